@@ -1,0 +1,35 @@
+# The two set-up commands: `make run` (server on embedded defaults) and `make test`.
+GO ?= go
+
+.PHONY: run test generate check bench load fuzz
+
+run:
+	$(GO) run ./cmd/openproton server
+
+# Unit, conformance and end-to-end tests. The PostgreSQL store tests use
+# OPENPROTON_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test); they skip
+# when PostgreSQL is unreachable, except under CI=true where they fail.
+test:
+	$(GO) test -count=1 ./...
+
+generate:
+	$(GO) generate ./...
+
+# What CI checks besides the tests: generated code is fresh, gofmt, go vet.
+check:
+	$(GO) generate ./...
+	git diff --exit-code --stat -- internal/api
+	test -z "$$(git status --porcelain -- internal/api)"
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/server/... ./internal/sigv4/...
+
+# Compares openproton's request rate with a bare net/http handler serving the same bytes.
+load:
+	$(GO) run ./cmd/openproton-load -duration 10s
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzProtonRequest -fuzztime 60s ./internal/server/
+	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 60s ./internal/server/

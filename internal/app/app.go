@@ -1,0 +1,130 @@
+// Package app assembles a running openproton server from its configuration: store, keys,
+// service, bucket API and HTTP listener.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/openproton/openproton/internal/auth"
+	"github.com/openproton/openproton/internal/bucket"
+	"github.com/openproton/openproton/internal/config"
+	"github.com/openproton/openproton/internal/server"
+	"github.com/openproton/openproton/internal/service"
+	"github.com/openproton/openproton/internal/store"
+)
+
+// CredentialsFile is the name, under the data dir, of the shared-credentials file holding
+// the admin key created on first start.
+const CredentialsFile = "credentials"
+
+// Server is a started openproton server.
+type Server struct {
+	cfg      config.Server
+	handler  *server.Handler
+	log      *slog.Logger
+	store    store.Store
+	buckets  *bucket.Buckets
+	http     *http.Server
+	listener net.Listener
+	served   chan error
+	// CredentialsWritten is the path of the credentials file written on this start, if any.
+	CredentialsWritten string
+}
+
+// Start opens everything the configuration names and starts serving.
+func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	s := &Server{cfg: cfg, log: logger, served: make(chan error, 1)}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeResources()
+		}
+	}()
+
+	var err error
+	if s.store, err = OpenStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if s.CredentialsWritten, err = auth.Bootstrap(ctx, s.store, cfg.AccountID, cfg.RootAccessKeyID, cfg.RootSecretAccessKey,
+		filepath.Join(cfg.DataDir, CredentialsFile)); err != nil {
+		return nil, err
+	}
+	svc, err := service.New(ctx, service.Options{Store: s.store, Region: cfg.Region})
+	if err != nil {
+		return nil, err
+	}
+	if s.buckets, err = bucket.Open(filepath.Join(cfg.DataDir, "buckets"), logger); err != nil {
+		return nil, fmt.Errorf("open bucket store: %w", err)
+	}
+	keyring := &auth.Keyring{Store: s.store}
+	s.handler = server.New(server.Options{
+		Service:      svc,
+		Authenticate: protonAuthenticator(keyring, cfg.Region),
+		Buckets:      s.buckets.Handler(s3Authenticator(keyring)),
+		Logger:       logger,
+	})
+
+	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	go func() { s.served <- s.http.Serve(s.listener) }()
+	s.handler.SetReady(true)
+	ok = true
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL is the server's base URL.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Handler is the server's HTTP handler (benchmarks call it without a network in between).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Buckets is where template bundles are read from.
+func (s *Server) Buckets() bucket.Reader { return s.buckets }
+
+// Store is the server's store (for tools and tests that seed or inspect state).
+func (s *Server) Store() store.Store { return s.store }
+
+// Shutdown stops accepting requests, waits for those in flight (until ctx ends) and closes
+// the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if serveErr := <-s.served; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return errors.Join(err, s.closeResources())
+}
+
+func (s *Server) closeResources() error {
+	var errs []error
+	if s.buckets != nil {
+		errs = append(errs, s.buckets.Close())
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	return errors.Join(errs...)
+}

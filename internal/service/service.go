@@ -1,0 +1,95 @@
+// Package service implements Proton's semantics behind the generated api.Service interface:
+// one file per resource family. It never touches HTTP.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openproton/openproton/internal/api"
+	"github.com/openproton/openproton/internal/auth"
+	"github.com/openproton/openproton/internal/pagetoken"
+	"github.com/openproton/openproton/internal/store"
+)
+
+// Service is openproton's implementation of the Proton API. Operations not built yet fall
+// through to api.Unimplemented.
+type Service struct {
+	api.Unimplemented
+	store  store.Store
+	region string
+	tokens *pagetoken.Sealer
+	now    func() time.Time
+}
+
+var _ api.Service = (*Service)(nil)
+
+// Options configures a Service.
+type Options struct {
+	Store  store.Store
+	Region string
+	Now    func() time.Time // nil = time.Now
+}
+
+// New builds the service, loading the pagination key all replicas share.
+func New(ctx context.Context, o Options) (*Service, error) {
+	key, err := o.Store.SecretGetOrCreate(ctx, "pagination-token-key", func() []byte {
+		k := make([]byte, 32)
+		_, _ = rand.Read(k)
+		return k
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load pagination key: %w", err)
+	}
+	tokens, err := pagetoken.New(key)
+	if err != nil {
+		return nil, err
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{store: o.Store, region: o.Region, tokens: tokens, now: o.Now}, nil
+}
+
+// caller returns the authenticated caller; the server always sets one.
+func caller(ctx context.Context) (auth.Caller, error) {
+	c, ok := auth.CallerFrom(ctx)
+	if !ok {
+		return auth.Caller{}, errors.New("service: request has no authenticated caller")
+	}
+	return c, nil
+}
+
+// pageSize turns the model's optional maxResults into a store page size. Proton's default
+// page is 100, its maximum.
+func pageSize(maxResults *int32) int {
+	if maxResults == nil {
+		return 100
+	}
+	return int(*maxResults)
+}
+
+// openPage turns nextToken into the store position for the listing named by scope.
+func (s *Service) openPage(scope, nextToken string, maxResults *int32) (store.Page, error) {
+	p := store.Page{Limit: pageSize(maxResults)}
+	if nextToken == "" {
+		return p, nil
+	}
+	after, err := s.tokens.Open(scope, nextToken)
+	if err != nil {
+		return p, api.Validationf("The nextToken is not valid for this request")
+	}
+	p.After = after
+	return p, nil
+}
+
+// sealPage turns the store's next position into a nextToken ("" when the listing is done).
+func (s *Service) sealPage(scope, next string) string {
+	if next == "" {
+		return ""
+	}
+	return s.tokens.Seal(scope, next)
+}

@@ -1,0 +1,125 @@
+// Package store is openproton's persistence seam: the Store interface, the records it keeps
+// and its errors. Drivers (sqlite, postgres) implement it; storetest is the one conformance
+// suite every driver must pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	ErrNotFound      = errors.New("store: not found")
+	ErrAlreadyExists = errors.New("store: already exists")
+	// ErrConflict reports a lost optimistic-concurrency race: the record changed after it
+	// was read.
+	ErrConflict = errors.New("store: concurrent modification")
+)
+
+// Store is a database: its queries, run alone or in a transaction.
+type Store interface {
+	Queries
+	// Tx runs fn in one transaction; an error or panic from fn rolls everything back.
+	Tx(ctx context.Context, fn func(q Queries) error) error
+	Close() error
+}
+
+// Queries are the reads and writes; names are noun then verb.
+type Queries interface {
+	// AccessKeyCreate returns ErrAlreadyExists for a duplicate id.
+	AccessKeyCreate(ctx context.Context, k *AccessKey) error
+	AccessKeyGet(ctx context.Context, accessKeyID string) (*AccessKey, error)
+	// AccessKeyList returns every key ordered by creation.
+	AccessKeyList(ctx context.Context) ([]*AccessKey, error)
+	AccessKeyDelete(ctx context.Context, accessKeyID string) error
+
+	// SecretGetOrCreate returns the named server secret, storing generate() first if there
+	// is none, so that concurrent replicas agree on one value.
+	SecretGetOrCreate(ctx context.Context, name string, generate func() []byte) ([]byte, error)
+
+	// AccountSettingsGet returns an account's settings; an account that never wrote any gets
+	// a zero record with Version 0.
+	AccountSettingsGet(ctx context.Context, accountID string) (*AccountSettings, error)
+	// AccountSettingsPut writes s if s.Version is the stored version (0: never written) and
+	// bumps s.Version; ErrConflict otherwise.
+	AccountSettingsPut(ctx context.Context, s *AccountSettings) error
+
+	TagsPut(ctx context.Context, accountID, arn string, tags []Tag) error
+	TagsDelete(ctx context.Context, accountID, arn string, keys []string) error
+	TagsDeleteAll(ctx context.Context, accountID, arn string) error
+	TagsCount(ctx context.Context, accountID, arn string) (int, error)
+	// TagsList pages through a resource's tags by key.
+	TagsList(ctx context.Context, accountID, arn string, p Page) ([]Tag, string, error)
+
+	EnvironmentTemplateCreate(ctx context.Context, t *EnvironmentTemplate) error
+	EnvironmentTemplateGet(ctx context.Context, accountID, name string) (*EnvironmentTemplate, error)
+	// EnvironmentTemplateUpdate writes t if t.Version is current and bumps it.
+	EnvironmentTemplateUpdate(ctx context.Context, t *EnvironmentTemplate) error
+	EnvironmentTemplateDelete(ctx context.Context, accountID, name string) error
+	EnvironmentTemplateList(ctx context.Context, accountID string, p Page) ([]*EnvironmentTemplate, string, error)
+	EnvironmentTemplateCount(ctx context.Context, accountID string) (int, error)
+
+	ServiceTemplateCreate(ctx context.Context, t *ServiceTemplate) error
+	ServiceTemplateGet(ctx context.Context, accountID, name string) (*ServiceTemplate, error)
+	ServiceTemplateUpdate(ctx context.Context, t *ServiceTemplate) error
+	ServiceTemplateDelete(ctx context.Context, accountID, name string) error
+	ServiceTemplateList(ctx context.Context, accountID string, p Page) ([]*ServiceTemplate, string, error)
+	ServiceTemplateCount(ctx context.Context, accountID string) (int, error)
+}
+
+// Page selects one page of a keyset-paged list: the rows whose sort key is after After.
+// Lists return the next page's After, or "" on the last page.
+type Page struct {
+	After string
+	Limit int // 1..1000; 0 or less means 100
+}
+
+// Size is the page size to fetch.
+func (p Page) Size() int {
+	switch {
+	case p.Limit <= 0:
+		return 100
+	case p.Limit > 1000:
+		return 1000
+	}
+	return p.Limit
+}
+
+type AccessKey struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	AccountID       string
+	Role            string // admin | developer | readonly
+	Description     string
+	CreatedAt       time.Time
+}
+
+type RepositoryBranch struct{ ARN, Provider, Name, Branch string }
+
+type AccountSettings struct {
+	AccountID                      string
+	PipelineServiceRoleArn         string
+	PipelineCodebuildRoleArn       string
+	PipelineProvisioningRepository *RepositoryBranch
+	Version                        int64
+	UpdatedAt                      time.Time
+}
+
+type Tag struct{ Key, Value string }
+
+type EnvironmentTemplate struct {
+	AccountID, Name, DisplayName, Description, EncryptionKey string
+	Provisioning                                             string // "" or CUSTOMER_MANAGED
+	RecommendedVersion                                       string
+	CreatedAt, LastModifiedAt                                time.Time
+	Version                                                  int64
+}
+
+type ServiceTemplate struct {
+	AccountID, Name, DisplayName, Description, EncryptionKey string
+	PipelineProvisioning                                     string
+	RecommendedVersion                                       string
+	CreatedAt, LastModifiedAt                                time.Time
+	Version                                                  int64
+}
