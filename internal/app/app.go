@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/openproton/openproton/internal/auth"
@@ -35,6 +36,7 @@ type Server struct {
 	http     *http.Server
 	listener net.Listener
 	served   chan error
+	newConns sync.Map // net.Conn → struct{}: accepted connections that have not sent a request yet
 	// CredentialsWritten is the path of the credentials file written on this start, if any.
 	CredentialsWritten string
 }
@@ -82,6 +84,7 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	s.http = &http.Server{
+		ConnState:         s.trackNewConns,
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -91,6 +94,14 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	s.handler.SetReady(true)
 	ok = true
 	return s, nil
+}
+
+func (s *Server) trackNewConns(c net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		s.newConns.Store(c, struct{}{})
+	} else {
+		s.newConns.Delete(c)
+	}
 }
 
 // Addr is the address the server listens on.
@@ -111,6 +122,12 @@ func (s *Server) Store() store.Store { return s.store }
 // Shutdown stops accepting requests, waits for those in flight (until ctx ends) and closes
 // the store.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// http.Server.Shutdown waits up to 5 s for connections that never sent a request (clients
+	// often open spare ones); they hold no work, so close them now.
+	s.newConns.Range(func(c, _ any) bool {
+		_ = c.(net.Conn).Close()
+		return true
+	})
 	err := s.http.Shutdown(ctx)
 	if serveErr := <-s.served; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
