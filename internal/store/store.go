@@ -21,6 +21,9 @@ var (
 type Store interface {
 	Queries
 	// Tx runs fn in one transaction; an error or panic from fn rolls everything back.
+	// Inside fn use only q: on SQLite a write through the Store itself blocks until ctx ends.
+	// The sentinel errors leave the transaction usable, so fn may carry on after one.
+	// Nesting is not supported.
 	Tx(ctx context.Context, fn func(q Queries) error) error
 	Close() error
 }
@@ -29,8 +32,9 @@ type Store interface {
 type Queries interface {
 	// AccessKeyCreate returns ErrAlreadyExists for a duplicate id.
 	AccessKeyCreate(ctx context.Context, k *AccessKey) error
+	// AccessKeyGet includes the secret, which signature checks need.
 	AccessKeyGet(ctx context.Context, accessKeyID string) (*AccessKey, error)
-	// AccessKeyList returns every key ordered by creation.
+	// AccessKeyList returns every key ordered by CreatedAt, then id, without secrets.
 	AccessKeyList(ctx context.Context) ([]*AccessKey, error)
 	AccessKeyDelete(ctx context.Context, accessKeyID string) error
 
@@ -45,16 +49,21 @@ type Queries interface {
 	// bumps s.Version; ErrConflict otherwise.
 	AccountSettingsPut(ctx context.Context, s *AccountSettings) error
 
+	// Tags belong to (accountID, resource ARN), one value per key.
+	// TagsPut sets each tag, replacing the value of an existing key.
 	TagsPut(ctx context.Context, accountID, arn string, tags []Tag) error
+	// TagsDelete removes the given keys; absent keys are ignored.
 	TagsDelete(ctx context.Context, accountID, arn string, keys []string) error
 	TagsDeleteAll(ctx context.Context, accountID, arn string) error
 	TagsCount(ctx context.Context, accountID, arn string) (int, error)
 	// TagsList pages through a resource's tags by key.
 	TagsList(ctx context.Context, accountID, arn string, p Page) ([]Tag, string, error)
 
+	// Templates are unique by (account, name). Create sets Version to 1 or returns
+	// ErrAlreadyExists; Update writes t only if t.Version is the stored version and bumps it,
+	// else returns ErrConflict (or ErrNotFound); Get and Delete return ErrNotFound.
 	EnvironmentTemplateCreate(ctx context.Context, t *EnvironmentTemplate) error
 	EnvironmentTemplateGet(ctx context.Context, accountID, name string) (*EnvironmentTemplate, error)
-	// EnvironmentTemplateUpdate writes t if t.Version is current and bumps it.
 	EnvironmentTemplateUpdate(ctx context.Context, t *EnvironmentTemplate) error
 	EnvironmentTemplateDelete(ctx context.Context, accountID, name string) error
 	EnvironmentTemplateList(ctx context.Context, accountID string, p Page) ([]*EnvironmentTemplate, string, error)
@@ -69,7 +78,8 @@ type Queries interface {
 }
 
 // Page selects one page of a keyset-paged list: the rows whose sort key is after After.
-// Lists return the next page's After, or "" on the last page.
+// Lists return the next page's After (the last key returned), or "" on the last page.
+// Records' times come back in UTC, truncated to microseconds.
 type Page struct {
 	After string
 	Limit int // 1..1000; 0 or less means 100

@@ -5,7 +5,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -37,6 +36,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "openproton"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -45,7 +47,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	s := &Store{pool: pool, Queries: sqlcore.Queries{R: poolExec{pool}, W: poolExec{pool}, IsUniqueViolation: isUniqueViolation}}
+	s := &Store{pool: pool, Queries: sqlcore.Queries{R: poolExec{pool}, W: poolExec{pool}}}
 	tx, err := s.begin(ctx)
 	if err != nil {
 		pool.Close()
@@ -71,7 +73,7 @@ func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 	if err != nil {
 		return err
 	}
-	q := &sqlcore.Queries{R: tx, W: tx, IsUniqueViolation: isUniqueViolation}
+	q := &sqlcore.Queries{R: tx, W: tx, Native: tx.tx}
 	return sqlcore.InTx(ctx, tx, func() error { return fn(q) })
 }
 
@@ -83,9 +85,14 @@ func (s *Store) begin(ctx context.Context) (*pgTx, error) {
 	return &pgTx{poolExec{tx}, tx}, nil
 }
 
-func isUniqueViolation(err error) bool {
-	var e *pgconn.PgError
-	return errors.As(err, &e) && e.Code == "23505"
+// PgxTx returns the pgx.Tx behind the Queries that Store.Tx passes to its function, so that
+// River can insert jobs in the same transaction; nil for any other Queries.
+func PgxTx(q store.Queries) pgx.Tx {
+	if c, ok := q.(*sqlcore.Queries); ok {
+		tx, _ := c.Native.(pgx.Tx)
+		return tx
+	}
+	return nil
 }
 
 // querier is what a pool and a transaction share.

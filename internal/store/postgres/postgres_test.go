@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -14,21 +15,33 @@ import (
 	"github.com/openproton/openproton/internal/store/storetest"
 )
 
-// testURL is the database the tests use; each test gets its own schema in it.
+// testURL is the database the tests use; each test gets its own schema in it. Without
+// OPENPROTON_TEST_DATABASE_URL a local server with trust authentication is tried as the
+// users postgres and root. Unreachable: skip, except in CI.
 func testURL(t *testing.T) string {
-	u := os.Getenv("OPENPROTON_TEST_DATABASE_URL")
-	if u == "" {
-		u = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	conn, err := pgx.Connect(context.Background(), u)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL is required in CI: %v", err)
+	candidates := []string{os.Getenv("OPENPROTON_TEST_DATABASE_URL")}
+	if candidates[0] == "" {
+		candidates = []string{
+			"postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+			"postgres://root@127.0.0.1:5432/test?sslmode=disable",
 		}
-		t.Skipf("PostgreSQL not reachable (%v); set OPENPROTON_TEST_DATABASE_URL", err)
 	}
-	conn.Close(context.Background())
-	return u
+	var firstErr error
+	for _, u := range candidates {
+		conn, err := pgx.Connect(t.Context(), u)
+		if err == nil {
+			conn.Close(t.Context())
+			return u
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("PostgreSQL is required in CI: %v", firstErr)
+	}
+	t.Skipf("PostgreSQL not reachable (%v); set OPENPROTON_TEST_DATABASE_URL", firstErr)
+	return ""
 }
 
 // freshSchema creates a schema for one test, dropped when it ends, and returns a URL that
@@ -48,9 +61,13 @@ func freshSchema(t *testing.T, base string) string {
 	}
 	t.Cleanup(func() {
 		c, err := pgx.Connect(ctx, base)
-		if err == nil {
-			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
 	u, err := url.Parse(base)
@@ -80,21 +97,51 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func TestConcurrentOpenMigratesOnce(t *testing.T) {
+func TestConcurrentFirstOpen(t *testing.T) {
 	u := freshSchema(t, testURL(t))
-	errs := make(chan error, 4)
-	for range 4 {
-		go func() {
-			s, err := Open(context.Background(), u)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := Open(t.Context(), u)
 			if err == nil {
-				s.Close()
+				err = s.Close()
 			}
-			errs <- err
-		}()
+			errs[i] = err
+		})
 	}
-	for range 4 {
-		if err := <-errs; err != nil {
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			t.Errorf("concurrent open: %v", err)
 		}
+	}
+}
+
+func TestPgxTx(t *testing.T) {
+	s, err := Open(t.Context(), freshSchema(t, testURL(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if PgxTx(s) != nil {
+		t.Error("PgxTx outside a transaction is not nil")
+	}
+	err = s.Tx(t.Context(), func(q store.Queries) error {
+		tx := PgxTx(q)
+		if tx == nil {
+			t.Fatal("PgxTx inside a transaction is nil")
+		}
+		_, err := tx.Exec(t.Context(), "INSERT INTO tags (account_id, arn, key, value) VALUES ('a', 'arn', 'k', 'v')")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.TagsCount(t.Context(), "a", "arn"); n != 1 {
+		t.Errorf("write through PgxTx did not commit with the transaction")
+	}
+	if s.Pool() == nil {
+		t.Error("Pool is nil")
 	}
 }

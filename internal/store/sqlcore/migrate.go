@@ -17,20 +17,20 @@ type Tx interface {
 	Rollback(ctx context.Context) error
 }
 
-// InTx runs fn in tx, committing on success and rolling back on error or panic.
-func InTx(ctx context.Context, tx Tx, fn func() error) (err error) {
+// InTx runs fn in tx, committing if fn returns nil and rolling back otherwise, including
+// when fn panics or calls runtime.Goexit (t.Fatal in a test).
+func InTx(ctx context.Context, tx Tx, fn func() error) error {
+	done := false
 	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback(ctx)
-			panic(p)
-		}
-		if err != nil {
-			_ = tx.Rollback(ctx)
+		if !done {
+			// The transaction must end even if ctx was cancelled.
+			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if err = fn(); err != nil {
+	if err := fn(); err != nil {
 		return err
 	}
+	done = true
 	return tx.Commit(ctx)
 }
 
@@ -63,31 +63,54 @@ func Migrate(ctx context.Context, tx Tx, migrations fs.FS, dir, lockSQL string) 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		entries, err := fs.ReadDir(migrations, dir)
+		files, err := migrationFiles(migrations, dir)
 		if err != nil {
 			return err
 		}
-		sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-		for _, e := range entries {
-			num, _, ok := strings.Cut(e.Name(), "_")
-			v, err := strconv.ParseInt(num, 10, 64)
-			if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
-				return fmt.Errorf("migration %s: name must be NNN_name.sql", e.Name())
-			}
-			if applied[v] {
+		for _, f := range files {
+			if applied[f.version] {
 				continue
 			}
-			sql, err := fs.ReadFile(migrations, path.Join(dir, e.Name()))
+			sql, err := fs.ReadFile(migrations, path.Join(dir, f.name))
 			if err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, string(sql)); err != nil {
-				return fmt.Errorf("migration %s: %w", e.Name(), err)
+				return fmt.Errorf("migration %s: %w", f.name, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {
-				return err
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, f.version); err != nil {
+				return fmt.Errorf("migration %s: %w", f.name, err)
 			}
 		}
 		return nil
 	})
+}
+
+type migrationFile struct {
+	version int64
+	name    string
+}
+
+// migrationFiles lists dir's NNN_name.sql files in version order.
+func migrationFiles(migrations fs.FS, dir string) ([]migrationFile, error) {
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []migrationFile
+	seen := map[int64]string{}
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil || v <= 0 || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration %s: name must be NNN_name.sql", e.Name())
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share a number", other, e.Name())
+		}
+		seen[v] = e.Name()
+		files = append(files, migrationFile{v, e.Name()})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].version < files[j].version })
+	return files, nil
 }

@@ -10,9 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
+	"strings"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/openproton/openproton/internal/store"
 	"github.com/openproton/openproton/internal/store/sqlcore"
@@ -29,7 +30,17 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-func dsn(path string, readOnly bool) string {
+// dsn builds a file: URI, escaping the path so that '?', '#' or '%' in a directory name
+// cannot be read as URI syntax.
+func dsn(path string, readOnly bool) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // Windows: file:///C:/…
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
@@ -38,21 +49,31 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
-		// Take the write lock when a transaction begins, not at its first write, so two
-		// processes never deadlock upgrading read locks.
+		// Take the write lock when a transaction begins, not at its first write: a deferred
+		// transaction that reads and then writes fails with SQLITE_BUSY, without waiting,
+		// when another process wrote in between.
 		q.Set("_txlock", "immediate")
 	}
-	return "file:" + path + "?" + q.Encode()
+	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
+	return u.String(), nil
 }
 
-// Open opens (creating if needed) the database file at path and applies migrations.
+// Open opens (creating if needed) the database file at path and applies migrations. The
+// directory must exist.
 func Open(ctx context.Context, path string) (*Store, error) {
-	writer, err := sql.Open("sqlite", dsn(path, false))
+	writerDSN, err := dsn(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	readerDSN, _ := dsn(path, true)
+	writer, err := sql.Open("sqlite", writerDSN)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	// River's SQLite driver needs exactly one writer connection; keep it open for good.
 	writer.SetMaxOpenConns(1)
 	writer.SetConnMaxIdleTime(0)
+	writer.SetConnMaxLifetime(0)
 	if err := writer.PingContext(ctx); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -65,16 +86,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	if err := sqlcore.Migrate(ctx, tx, migrations, "migrations", ""); err != nil {
 		writer.Close()
-		return nil, fmt.Errorf("sqlite: migrate: %w", err)
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
-	reader, err := sql.Open("sqlite", dsn(path, true))
+	reader, err := sql.Open("sqlite", readerDSN)
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	// WAL lets these read while the writer writes.
 	reader.SetMaxOpenConns(4)
+	reader.SetMaxIdleConns(4)
 	s.reader = reader
-	s.Queries = sqlcore.Queries{R: dbExec{reader}, W: dbExec{writer}, IsUniqueViolation: isUniqueViolation}
+	s.Queries = sqlcore.Queries{R: dbExec{reader}, W: dbExec{writer}}
 	return s, nil
 }
 
@@ -91,7 +114,7 @@ func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 	if err != nil {
 		return err
 	}
-	q := &sqlcore.Queries{R: tx, W: tx, IsUniqueViolation: isUniqueViolation}
+	q := &sqlcore.Queries{R: tx, W: tx, Native: tx.tx}
 	return sqlcore.InTx(ctx, tx, func() error { return fn(q) })
 }
 
@@ -103,12 +126,14 @@ func (s *Store) begin(ctx context.Context) (*sqlTx, error) {
 	return &sqlTx{dbExec{tx}, tx}, nil
 }
 
-func isUniqueViolation(err error) bool {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
+// SQLTx returns the *sql.Tx behind the Queries that Store.Tx passes to its function, so that
+// River can insert jobs in the same transaction; nil for any other Queries.
+func SQLTx(q store.Queries) *sql.Tx {
+	if c, ok := q.(*sqlcore.Queries); ok {
+		tx, _ := c.Native.(*sql.Tx)
+		return tx
 	}
-	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	return nil
 }
 
 // querier is what *sql.DB and *sql.Tx share.
