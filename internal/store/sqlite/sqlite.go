@@ -25,7 +25,8 @@ var migrations embed.FS
 // Store is the SQLite store.
 type Store struct {
 	sqlcore.Queries
-	writer, reader *sql.DB
+	writer, reader           *sql.DB
+	writerStmts, readerStmts *stmtDB
 }
 
 var _ store.Store = (*Store)(nil)
@@ -78,7 +79,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{writer: writer}
+	s := &Store{writer: writer, writerStmts: &stmtDB{db: writer}}
 	tx, err := s.begin(ctx)
 	if err != nil {
 		writer.Close()
@@ -97,7 +98,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxOpenConns(4)
 	reader.SetMaxIdleConns(4)
 	s.reader = reader
-	s.Queries = sqlcore.Queries{R: dbExec{reader}, W: dbExec{writer}}
+	s.readerStmts = &stmtDB{db: reader}
+	s.Queries = sqlcore.Queries{R: dbExec{s.readerStmts}, W: dbExec{s.writerStmts}}
 	return s, nil
 }
 
@@ -106,6 +108,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) WriterDB() *sql.DB { return s.writer }
 
 func (s *Store) Close() error {
+	s.readerStmts.close()
+	s.writerStmts.close()
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
@@ -123,7 +127,7 @@ func (s *Store) begin(ctx context.Context) (*sqlTx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: begin: %w", err)
 	}
-	return &sqlTx{dbExec{tx}, tx}, nil
+	return &sqlTx{dbExec{stmtTx{tx: tx, cache: s.writerStmts}}, tx}, nil
 }
 
 // SQLTx returns the *sql.Tx behind the Queries that Store.Tx passes to its function, so that
