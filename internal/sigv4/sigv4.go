@@ -72,7 +72,7 @@ type Result struct {
 	Region      string
 	// for chunk signatures
 	date, scope, seed string
-	key             []byte
+	key               []byte
 }
 
 // authorization is a parsed Authorization header.
