@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/openproton/openproton/internal/auth"
+)
+
+func (s *testServer) s3client(keyID, secret string) *s3.Client {
+	return s3.NewFromConfig(aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, "")},
+		func(o *s3.Options) {
+			o.BaseEndpoint = aws.String(s.URL())
+			o.UsePathStyle = true
+			o.RetryMaxAttempts = 1
+		})
+}
+
+// Only admins may change bundles in the buckets; every key may read them.
+func TestBucketWritesNeedAdmin(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, "")
+	admin := srv.s3client(rootKeyID, rootSecret)
+	if _, err := admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bundles")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bundles"), Key: aws.String("a"), Body: strings.NewReader("v1")}); err != nil {
+		t.Fatal(err)
+	}
+	devID, devSecret := srv.newKey(t, accountID, auth.RoleDeveloper)
+	dev := srv.s3client(devID, devSecret)
+	_, err := dev.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bundles"), Key: aws.String("a"), Body: strings.NewReader("evil")})
+	if apiCode(err) != "AccessDenied" {
+		t.Errorf("developer overwriting a bundle: %v, want AccessDenied", err)
+	}
+	_, err = dev.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("bundles"), Key: aws.String("a")})
+	if apiCode(err) != "AccessDenied" {
+		t.Errorf("developer deleting a bundle: %v, want AccessDenied", err)
+	}
+	out, err := dev.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bundles"), Key: aws.String("a")})
+	if err != nil {
+		t.Fatalf("developer reading a bundle: %v", err)
+	}
+	body, _ := io.ReadAll(out.Body)
+	if string(body) != "v1" {
+		t.Errorf("bundle = %q, want v1", body)
+	}
+}
