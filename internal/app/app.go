@@ -32,7 +32,8 @@ type Server struct {
 	handler  *server.Handler
 	log      *slog.Logger
 	store    store.Store
-	buckets  *bucket.Buckets
+	buckets  *bucket.Buckets // the embedded bucket API; nil with an external S3 endpoint
+	bundles  bucket.Reader   // where template bundles are read from
 	http     *http.Server
 	listener net.Listener
 	served   chan error
@@ -69,14 +70,24 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	if err != nil {
 		return nil, err
 	}
-	if s.buckets, err = bucket.Open(filepath.Join(cfg.DataDir, "buckets"), logger); err != nil {
-		return nil, fmt.Errorf("open bucket store: %w", err)
-	}
 	keyring := &auth.Keyring{Store: s.store}
+	var bucketAPI http.Handler
+	if cfg.S3Endpoint != "" {
+		// Bundles live in the operator's S3; the embedded bucket API is off.
+		if s.bundles, err = bucket.NewExternal(ctx, cfg.S3Endpoint, cfg.Region); err != nil {
+			return nil, err
+		}
+	} else {
+		if s.buckets, err = bucket.Open(filepath.Join(cfg.DataDir, "buckets"), logger); err != nil {
+			return nil, fmt.Errorf("open bucket store: %w", err)
+		}
+		s.bundles = s.buckets
+		bucketAPI = s.buckets.Handler(s3Authenticator(keyring))
+	}
 	s.handler = server.New(server.Options{
 		Service:      svc,
 		Authenticate: protonAuthenticator(keyring, cfg.Region),
-		Buckets:      s.buckets.Handler(s3Authenticator(keyring)),
+		Buckets:      bucketAPI,
 		Logger:       logger,
 	})
 
@@ -114,7 +125,7 @@ func (s *Server) URL() string { return "http://" + s.Addr() }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Buckets is where template bundles are read from.
-func (s *Server) Buckets() bucket.Reader { return s.buckets }
+func (s *Server) Buckets() bucket.Reader { return s.bundles }
 
 // Store is the server's store (for tools and tests that seed or inspect state).
 func (s *Server) Store() store.Store { return s.store }

@@ -84,7 +84,9 @@ func TestAWSCLIUploadsBundlesToEmbeddedS3(t *testing.T) {
 	srv := startServer(t, "")
 	env := srv.awsEnv(t, rootKeyID, rootSecret)
 	file := filepath.Join(t.TempDir(), "bundle.tar.gz")
-	content := bytes.Repeat([]byte("openproton bundle bytes\n"), 4096)
+	// 12 MiB makes the CLI use a multipart upload (its threshold is 8 MiB) with
+	// Expect: 100-continue, as it would for a large bundle.
+	content := bytes.Repeat([]byte("openproton bundle bytes\n"), 12<<20/24)
 	if err := os.WriteFile(file, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +96,22 @@ func TestAWSCLIUploadsBundlesToEmbeddedS3(t *testing.T) {
 	if _, errOut, code := runAWS(t, srv, env, "s3", "cp", file, "s3://templates/env/bundle.tar.gz"); code != 0 {
 		t.Fatalf("s3 cp: exit %d: %s", code, errOut)
 	}
-	got, err := srv.Buckets().Get(t.Context(), "templates", "env/bundle.tar.gz", 10<<20)
+	got, err := srv.Buckets().Get(t.Context(), "templates", "env/bundle.tar.gz", 20<<20)
 	if err != nil || !bytes.Equal(got, content) {
 		t.Fatalf("object read back by the server: %d bytes, err %v; want %d bytes", len(got), err, len(content))
+	}
+	small := filepath.Join(t.TempDir(), "small.tar.gz")
+	if err := os.WriteFile(small, []byte("small bundle"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runAWS(t, srv, env, "s3", "cp", small, "s3://templates/small.tar.gz"); code != 0 {
+		t.Fatalf("s3 cp small: exit %d: %s", code, errOut)
+	}
+	if out, errOut, code := runAWS(t, srv, env, "s3", "cp", "s3://templates/small.tar.gz", "-"); code != 0 || out != "small bundle" {
+		t.Errorf("s3 cp to stdout: exit %d, %q, %s", code, out, errOut)
+	}
+	if out, _, code := runAWS(t, srv, env, "s3", "ls", "s3://templates/env/"); code != 0 || !strings.Contains(out, "bundle.tar.gz") {
+		t.Errorf("s3 ls: exit %d, %q", code, out)
 	}
 	// Unauthenticated S3 requests are refused.
 	bad := srv.awsEnv(t, rootKeyID, "wrong-secret")

@@ -40,13 +40,21 @@ type testServer struct {
 // embedded mode; the store's conformance suite covers PostgreSQL.
 func startServer(t testing.TB, dataDir string) *testServer {
 	t.Helper()
-	if dataDir == "" {
-		dataDir = t.TempDir()
-	}
+	return startServerWith(t, func(c *config.Server) {
+		if dataDir != "" {
+			c.DataDir = dataDir
+		}
+	})
+}
+
+// startServerWith starts a server on a fresh data dir with the configuration adjusted.
+func startServerWith(t testing.TB, adjust func(*config.Server)) *testServer {
+	t.Helper()
 	cfg := config.Server{
-		Listen: "127.0.0.1:0", DataDir: dataDir, Region: region, AccountID: accountID, LogLevel: "error",
+		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Region: region, AccountID: accountID, LogLevel: "error",
 		RootAccessKeyID: rootKeyID, RootSecretAccessKey: rootSecret,
 	}
+	adjust(&cfg)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -1,0 +1,64 @@
+package bucket
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+)
+
+// External reads bundles from an S3-compatible endpoint outside openproton, with the
+// credentials of the standard AWS chain (environment, shared files, roles).
+type External struct {
+	client *s3.Client
+}
+
+var _ Reader = (*External)(nil)
+
+// NewExternal builds a reader for endpoint (path-style addressing, which every
+// S3-compatible server supports); region signs the requests.
+func NewExternal(ctx context.Context, endpoint, region string) (*External, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	if err != nil {
+		return nil, fmt.Errorf("bucket: load AWS configuration: %w", err)
+	}
+	return newExternal(cfg, endpoint), nil
+}
+
+func newExternal(cfg aws.Config, endpoint string) *External {
+	return &External{client: s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.UsePathStyle = true
+	})}
+}
+
+// Get reads a whole object, refusing ones over maxBytes.
+func (e *External) Get(ctx context.Context, bucket, key string, maxBytes int64) ([]byte, error) {
+	out, err := e.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		var noKey *types.NoSuchKey
+		var noBucket *types.NoSuchBucket
+		if errors.As(err, &noKey) || errors.As(err, &noBucket) {
+			return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
+	}
+	defer out.Body.Close()
+	if out.ContentLength != nil && *out.ContentLength > maxBytes {
+		return nil, fmt.Errorf("s3://%s/%s is %d bytes, over the %d byte limit: %w", bucket, key, *out.ContentLength, maxBytes, ErrTooLarge)
+	}
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(out.Body, maxBytes+1)); err != nil {
+		return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
+	}
+	if int64(buf.Len()) > maxBytes {
+		return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, ErrTooLarge)
+	}
+	return buf.Bytes(), nil
+}
