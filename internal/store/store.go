@@ -75,6 +75,30 @@ type Queries interface {
 	ServiceTemplateDelete(ctx context.Context, accountID, name string) error
 	ServiceTemplateList(ctx context.Context, accountID string, p Page) ([]*ServiceTemplate, string, error)
 	ServiceTemplateCount(ctx context.Context, accountID string) (int, error)
+
+	// Template versions, of environment and service templates alike (TemplateType tells).
+	// TemplateVersionCreate returns ErrAlreadyExists for a taken major.minor.
+	TemplateVersionCreate(ctx context.Context, v *TemplateVersion) error
+	TemplateVersionGet(ctx context.Context, k VersionKey) (*TemplateVersion, error)
+	// TemplateVersionUpdate writes v if v.Version is current and bumps it.
+	TemplateVersionUpdate(ctx context.Context, v *TemplateVersion) error
+	TemplateVersionDelete(ctx context.Context, k VersionKey) error
+	// TemplateVersionList pages through a template's versions in version order; major < 0
+	// lists every major.
+	TemplateVersionList(ctx context.Context, accountID, templateType, templateName string, major int, p Page) ([]*TemplateVersion, string, error)
+	// TemplateVersionLatest returns the highest version of a template (of one major when
+	// major >= 0), optionally only PUBLISHED ones; ErrNotFound when there is none.
+	TemplateVersionLatest(ctx context.Context, accountID, templateType, templateName string, major int, publishedOnly bool) (*TemplateVersion, error)
+	// TemplateVersionCount counts a template's versions.
+	TemplateVersionCount(ctx context.Context, accountID, templateType, templateName string) (int, error)
+	// TemplateVersionsRegistering lists versions still REGISTRATION_IN_PROGRESS, oldest first.
+	TemplateVersionsRegistering(ctx context.Context, limit int) ([]*TemplateVersion, error)
+
+	// Idempotency records map a client token to the resource its first request made.
+	// IdempotencyPut returns ErrAlreadyExists when the token is taken.
+	IdempotencyPut(ctx context.Context, r *IdempotencyRecord) error
+	IdempotencyGet(ctx context.Context, accountID, operation, token string) (*IdempotencyRecord, error)
+	IdempotencyDelete(ctx context.Context, accountID, operation, token string) error
 }
 
 // Page selects one page of a keyset-paged list: the rows whose sort key is after After.
@@ -132,4 +156,46 @@ type ServiceTemplate struct {
 	RecommendedVersion                                       string
 	CreatedAt, LastModifiedAt                                time.Time
 	Version                                                  int64
+}
+
+// Template types.
+const (
+	EnvironmentTemplateType = "ENVIRONMENT"
+	ServiceTemplateType     = "SERVICE"
+)
+
+// VersionKey names one template version.
+type VersionKey struct {
+	AccountID, TemplateType, TemplateName string
+	Major, Minor                          int
+}
+
+// CompatibleTemplate is an environment template major a service template version runs on.
+type CompatibleTemplate struct {
+	TemplateName string `json:"templateName"`
+	MajorVersion string `json:"majorVersion"`
+}
+
+type TemplateVersion struct {
+	VersionKey
+	Description                    string
+	Status                         string // REGISTRATION_IN_PROGRESS | REGISTRATION_FAILED | DRAFT | PUBLISHED
+	StatusMessage                  string
+	SourceBucket, SourceKey        string
+	Schema                         string // schema/schema.yaml as registered
+	Bundle                         []byte // the bundle as registered; later changes to the S3 object do not affect it
+	BundleDigest                   string
+	CompatibleEnvironmentTemplates []CompatibleTemplate // service templates
+	SupportedComponentSources      []string             // service templates
+	CreatedAt, LastModifiedAt      time.Time
+	Version                        int64
+}
+
+// IdempotencyRecord remembers a client token: which request it came with (a hash of the
+// parameters) and which resource it made.
+type IdempotencyRecord struct {
+	AccountID, Operation, Token string
+	ParamsHash                  string
+	Resource                    string
+	CreatedAt                   time.Time
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -75,7 +76,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetMaxOpenConns(1)
 	writer.SetConnMaxIdleTime(0)
 	writer.SetConnMaxLifetime(0)
-	if err := writer.PingContext(ctx); err != nil {
+	if err := ping(ctx, writer); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -101,6 +102,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.readerStmts = &stmtDB{db: reader}
 	s.Queries = sqlcore.Queries{R: dbExec{s.readerStmts}, W: dbExec{s.writerStmts}}
 	return s, nil
+}
+
+// ping opens the first connection. Switching a new file to WAL needs a moment of exclusive
+// access, which SQLite does not wait for (busy_timeout does not apply), so a second process
+// opening at the same instant retries briefly.
+func ping(ctx context.Context, db *sql.DB) error {
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		if err = db.PingContext(ctx); err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		}
+	}
+	return err
 }
 
 // WriterDB is the single writer connection, for River's SQLite driver so that a resource

@@ -41,6 +41,8 @@ func Exercise(t *testing.T, open Opener) {
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"Replicas", testReplicas},
 		{"Reopen", testReopen},
+		{"TemplateVersions", testTemplateVersions},
+		{"Idempotency", testIdempotency},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
