@@ -38,6 +38,8 @@ type Server struct {
 	listener net.Listener
 	served   chan error
 	newConns sync.Map // net.Conn → struct{}: accepted connections that have not sent a request yet
+	stopWork context.CancelFunc
+	workers  sync.WaitGroup
 	// CredentialsWritten is the path of the credentials file written on this start, if any.
 	CredentialsWritten string
 }
@@ -66,10 +68,6 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 		filepath.Join(cfg.DataDir, CredentialsFile)); err != nil {
 		return nil, err
 	}
-	svc, err := service.New(ctx, service.Options{Store: s.store, Region: cfg.Region})
-	if err != nil {
-		return nil, err
-	}
 	keyring := &auth.Keyring{Store: s.store}
 	var bucketAPI http.Handler
 	if cfg.S3Endpoint != "" {
@@ -84,6 +82,15 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 		s.bundles = s.buckets
 		bucketAPI = s.buckets.Handler(s3Authenticator(keyring))
 	}
+	svc, err := service.New(ctx, service.Options{Store: s.store, Bundles: s.bundles, Region: cfg.Region, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	// Background work lives until Shutdown.
+	workCtx, stopWork := context.WithCancel(context.Background())
+	s.stopWork = stopWork
+	s.workers.Go(func() { svc.RunRegistrar(workCtx) })
+
 	s.handler = server.New(server.Options{
 		Service:      svc,
 		Authenticate: protonAuthenticator(keyring, cfg.Region),
@@ -147,6 +154,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) closeResources() error {
+	if s.stopWork != nil {
+		s.stopWork()
+		s.workers.Wait()
+	}
 	var errs []error
 	if s.buckets != nil {
 		errs = append(errs, s.buckets.Close())

@@ -7,10 +7,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/openproton/openproton/internal/api"
 	"github.com/openproton/openproton/internal/auth"
+	"github.com/openproton/openproton/internal/bucket"
 	"github.com/openproton/openproton/internal/pagetoken"
 	"github.com/openproton/openproton/internal/store"
 )
@@ -19,19 +21,24 @@ import (
 // through to api.Unimplemented.
 type Service struct {
 	api.Unimplemented
-	store  store.Store
-	region string
-	tokens *pagetoken.Sealer
-	now    func() time.Time
+	store   store.Store
+	bundles bucket.Reader
+	region  string
+	tokens  *pagetoken.Sealer
+	now     func() time.Time
+	log     *slog.Logger
+	kick    chan struct{} // wakes the registrar
 }
 
 var _ api.Service = (*Service)(nil)
 
 // Options configures a Service.
 type Options struct {
-	Store  store.Store
-	Region string
-	Now    func() time.Time // nil = time.Now
+	Store   store.Store
+	Bundles bucket.Reader // where template bundles are read from
+	Region  string
+	Now     func() time.Time // nil = time.Now
+	Logger  *slog.Logger
 }
 
 // New builds the service, loading the pagination key all replicas share.
@@ -51,7 +58,11 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{store: o.Store, region: o.Region, tokens: tokens, now: o.Now}, nil
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Service{store: o.Store, bundles: o.Bundles, region: o.Region, tokens: tokens, now: o.Now, log: o.Logger,
+		kick: make(chan struct{}, 1)}, nil
 }
 
 // caller returns the authenticated caller; the server always sets one.

@@ -34,16 +34,30 @@ func (s *Service) taggable(ctx context.Context, q store.Queries, accountID, arn 
 func (s *Service) resourceExists(ctx context.Context, q store.Queries, accountID string, p parsedARN) (bool, error) {
 	var err error
 	switch p.Type {
-	case "environment-template":
-		if strings.Contains(p.Path, ":") || strings.Contains(p.Path, "/") {
+	case "environment-template", "service-template":
+		k := envKind
+		if p.Type == "service-template" {
+			k = svcKind
+		}
+		name, version, isVersion := strings.Cut(p.Path, ":")
+		if strings.Contains(name, "/") {
 			return false, nil
 		}
-		_, err = q.EnvironmentTemplateGet(ctx, accountID, p.Path)
-	case "service-template":
-		if strings.Contains(p.Path, ":") || strings.Contains(p.Path, "/") {
-			return false, nil
+		if isVersion {
+			major, minor, ok := strings.Cut(version, ".")
+			if !ok {
+				return false, nil
+			}
+			key, kerr := versionKey(accountID, k, name, major, minor)
+			if kerr != nil {
+				return false, nil
+			}
+			_, err = q.TemplateVersionGet(ctx, key)
+		} else if k == envKind {
+			_, err = q.EnvironmentTemplateGet(ctx, accountID, name)
+		} else {
+			_, err = q.ServiceTemplateGet(ctx, accountID, name)
 		}
-		_, err = q.ServiceTemplateGet(ctx, accountID, p.Path)
 	default:
 		return false, nil
 	}

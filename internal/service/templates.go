@@ -38,21 +38,48 @@ func deref(s *string) string {
 }
 
 // createWithTags stores a new resource and its tags in one transaction, so a request that
-// fails on its tags leaves nothing behind.
-func (s *Service) createWithTags(ctx context.Context, accountID, arn string, tags []types.Tag, create func(q store.Queries) error, what string) error {
+// fails on its tags leaves nothing behind. It returns store.ErrAlreadyExists for a taken
+// name; the caller then applies Proton's retry rules (sameRetry).
+func (s *Service) createWithTags(ctx context.Context, accountID, arn string, tags []types.Tag, create func(q store.Queries) error) error {
 	if err := checkTags(tags); err != nil {
 		return err
 	}
-	err := s.store.Tx(ctx, func(q store.Queries) error {
+	return s.store.Tx(ctx, func(q store.Queries) error {
 		if err := create(q); err != nil {
 			return err
 		}
 		return putTags(ctx, q, accountID, arn, tags)
 	})
-	if errors.Is(err, store.ErrAlreadyExists) {
-		return api.Conflictf("%s already exists", what)
+}
+
+// sameRetry applies Proton's rules for a create without a client token that finds its name
+// taken: a retry of the same request returns the original resource, unless that resource
+// was modified since (ConflictException); a different request with the same name is a
+// ValidationException.
+func (s *Service) sameRetry(ctx context.Context, accountID, arn string, tags []types.Tag, sameParams, modified bool, what string) error {
+	if modified {
+		return api.Conflictf("%s already exists and was modified after it was created", what)
 	}
-	return err
+	if !sameParams {
+		return api.Validationf("IdempotentParameterMismatch: %s already exists with other parameters", what)
+	}
+	stored, _, err := s.store.TagsList(ctx, accountID, arn, store.Page{Limit: 1000})
+	if err != nil {
+		return err
+	}
+	want := map[string]string{}
+	for _, t := range toStoreTags(tags) {
+		want[t.Key] = t.Value
+	}
+	if len(stored) != len(want) {
+		return api.Validationf("IdempotentParameterMismatch: %s already exists with other tags", what)
+	}
+	for _, t := range stored {
+		if v, ok := want[t.Key]; !ok || v != t.Value {
+			return api.Validationf("IdempotentParameterMismatch: %s already exists with other tags", what)
+		}
+	}
+	return nil
 }
 
 // updateRecord runs a read-modify-write with optimistic concurrency, retrying when another
@@ -83,24 +110,33 @@ func updateRecord[T any](ctx context.Context, get func() (T, error), change func
 	}
 }
 
-// deleteWithTags removes a resource and its tags in one transaction, returning the record as
-// it was.
-func deleteWithTags[T any](ctx context.Context, st store.Store, accountID, arn string, get func(q store.Queries) (T, error), del func(q store.Queries) error, what string) (T, error) {
+// deleteTemplate removes a template and its tags in one transaction, returning the record
+// as it was, or nil when there was none (Proton's deletes are idempotent). A template with
+// versions cannot be deleted.
+func deleteTemplate[T any](ctx context.Context, st store.Store, k templateKind, accountID, name, arn string, get func(q store.Queries) (T, error), del func(q store.Queries) error) (T, bool, error) {
 	var rec T
+	found := true
 	err := st.Tx(ctx, func(q store.Queries) error {
 		var err error
-		if rec, err = get(q); err != nil {
+		if rec, err = get(q); errors.Is(err, store.ErrNotFound) {
+			found = false
+			return nil
+		} else if err != nil {
 			return err
+		}
+		n, err := q.TemplateVersionCount(ctx, accountID, k.storeType, name)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return api.Conflictf("%s %s still has %d version(s); delete them first", k.title, name, n)
 		}
 		if err := del(q); err != nil {
 			return err
 		}
 		return q.TagsDeleteAll(ctx, accountID, arn)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return rec, api.NotFoundf("%s not found", what)
-	}
-	return rec, err
+	return rec, found, err
 }
 
 func (s *Service) CreateEnvironmentTemplate(ctx context.Context, in *types.CreateEnvironmentTemplateInput) (*types.CreateEnvironmentTemplateOutput, error) {
@@ -115,7 +151,18 @@ func (s *Service) CreateEnvironmentTemplate(ctx context.Context, in *types.Creat
 	arn := s.arn(c.AccountID, "environment-template/"+in.Name)
 	err = s.createWithTags(ctx, c.AccountID, arn, in.Tags, func(q store.Queries) error {
 		return q.EnvironmentTemplateCreate(ctx, t)
-	}, "Environment template "+in.Name)
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		old, gerr := s.store.EnvironmentTemplateGet(ctx, c.AccountID, in.Name)
+		if gerr != nil {
+			return nil, gerr
+		}
+		same := old.DisplayName == t.DisplayName && old.Description == t.Description && old.EncryptionKey == t.EncryptionKey && old.Provisioning == t.Provisioning
+		if err := s.sameRetry(ctx, c.AccountID, arn, in.Tags, same, !old.LastModifiedAt.Equal(old.CreatedAt), "Environment template "+in.Name); err != nil {
+			return nil, err
+		}
+		t, err = old, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -168,14 +215,13 @@ func (s *Service) DeleteEnvironmentTemplate(ctx context.Context, in *types.Delet
 	if err != nil {
 		return nil, err
 	}
-	t, err := deleteWithTags(ctx, s.store, c.AccountID, s.arn(c.AccountID, "environment-template/"+in.Name),
+	t, found, err := deleteTemplate(ctx, s.store, envKind, c.AccountID, in.Name, s.arn(c.AccountID, "environment-template/"+in.Name),
 		func(q store.Queries) (*store.EnvironmentTemplate, error) {
 			return q.EnvironmentTemplateGet(ctx, c.AccountID, in.Name)
 		},
-		func(q store.Queries) error { return q.EnvironmentTemplateDelete(ctx, c.AccountID, in.Name) },
-		"Environment template "+in.Name)
-	if err != nil {
-		return nil, err
+		func(q store.Queries) error { return q.EnvironmentTemplateDelete(ctx, c.AccountID, in.Name) })
+	if err != nil || !found {
+		return &types.DeleteEnvironmentTemplateOutput{}, err
 	}
 	return &types.DeleteEnvironmentTemplateOutput{EnvironmentTemplate: s.envTemplateOut(t)}, nil
 }
@@ -216,7 +262,18 @@ func (s *Service) CreateServiceTemplate(ctx context.Context, in *types.CreateSer
 	arn := s.arn(c.AccountID, "service-template/"+in.Name)
 	err = s.createWithTags(ctx, c.AccountID, arn, in.Tags, func(q store.Queries) error {
 		return q.ServiceTemplateCreate(ctx, t)
-	}, "Service template "+in.Name)
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		old, gerr := s.store.ServiceTemplateGet(ctx, c.AccountID, in.Name)
+		if gerr != nil {
+			return nil, gerr
+		}
+		same := old.DisplayName == t.DisplayName && old.Description == t.Description && old.EncryptionKey == t.EncryptionKey && old.PipelineProvisioning == t.PipelineProvisioning
+		if err := s.sameRetry(ctx, c.AccountID, arn, in.Tags, same, !old.LastModifiedAt.Equal(old.CreatedAt), "Service template "+in.Name); err != nil {
+			return nil, err
+		}
+		t, err = old, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -267,14 +324,13 @@ func (s *Service) DeleteServiceTemplate(ctx context.Context, in *types.DeleteSer
 	if err != nil {
 		return nil, err
 	}
-	t, err := deleteWithTags(ctx, s.store, c.AccountID, s.arn(c.AccountID, "service-template/"+in.Name),
+	t, found, err := deleteTemplate(ctx, s.store, svcKind, c.AccountID, in.Name, s.arn(c.AccountID, "service-template/"+in.Name),
 		func(q store.Queries) (*store.ServiceTemplate, error) {
 			return q.ServiceTemplateGet(ctx, c.AccountID, in.Name)
 		},
-		func(q store.Queries) error { return q.ServiceTemplateDelete(ctx, c.AccountID, in.Name) },
-		"Service template "+in.Name)
-	if err != nil {
-		return nil, err
+		func(q store.Queries) error { return q.ServiceTemplateDelete(ctx, c.AccountID, in.Name) })
+	if err != nil || !found {
+		return &types.DeleteServiceTemplateOutput{}, err
 	}
 	return &types.DeleteServiceTemplateOutput{ServiceTemplate: s.svcTemplateOut(t)}, nil
 }
