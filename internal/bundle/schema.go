@@ -67,7 +67,7 @@ func parseSchema(data []byte) (*Schema, error) {
 			return nil, bad("%s: types.%s is not an OpenAPI schema: %v", schemaFile, name, err)
 		}
 		if err := os.Validate(context.Background()); err != nil {
-			return nil, bad("%s: types.%s is not a valid OpenAPI schema: %v", schemaFile, name, err)
+			return nil, bad("%s: types.%s is not a valid OpenAPI schema: %s", schemaFile, name, shortSchemaError(err))
 		}
 		s.types[name] = &os
 	}
