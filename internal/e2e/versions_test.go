@@ -683,3 +683,88 @@ func TestRegistrationResumesAfterRestart(t *testing.T) {
 		t.Errorf("after restart: %s %q", v.Status, aws.ToString(v.StatusMessage))
 	}
 }
+
+func TestServiceTemplateVersionRules(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, "")
+	c := srv.admin()
+	registerEnv(t, srv, "base-env", envBundle(goodSchema), "")
+	svcSchema := strings.Replace(goodSchema, "environment_input_type", "service_input_type", 1)
+	withPipeline := strings.Replace(svcSchema, "  types:", "  pipeline_input_type: \"Input\"\n  types:", 1)
+	instance := []file{{"instance_infrastructure/manifest.yaml", goodManifest}, {"instance_infrastructure/cloudformation.yaml", "Resources: {}\n"}}
+	pipeline := []file{{"pipeline_infrastructure/manifest.yaml", goodManifest}, {"pipeline_infrastructure/cloudformation.yaml", "Resources: {}\n"}}
+	srv.upload(t, "bundles", "no-pipeline.tar.gz", tarball(t, "s", append([]file{{"schema/schema.yaml", svcSchema}}, instance...)))
+	srv.upload(t, "bundles", "pipeline.tar.gz", tarball(t, "s", append(append([]file{{"schema/schema.yaml", withPipeline}}, instance...), pipeline...)))
+	compatible := []types.CompatibleEnvironmentTemplateInput{{TemplateName: aws.String("base-env"), MajorVersion: aws.String("1")}}
+
+	var invalid *types.ValidationException
+	if _, err := c.CreateServiceTemplate(ctx, &proton.CreateServiceTemplateInput{Name: aws.String("svc")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.CreateServiceTemplateVersion(ctx, &proton.CreateServiceTemplateVersionInput{TemplateName: aws.String("svc"), Source: source("bundles", "pipeline.tar.gz"),
+		CompatibleEnvironmentTemplates: []types.CompatibleEnvironmentTemplateInput{{TemplateName: aws.String("base-env"), MajorVersion: aws.String("2")}}})
+	if !errors.As(err, &invalid) {
+		t.Errorf("compatible with a missing major: %v", err)
+	}
+	_, err = c.CreateServiceTemplateVersion(ctx, &proton.CreateServiceTemplateVersionInput{TemplateName: aws.String("svc"), Source: source("bundles", "pipeline.tar.gz"),
+		CompatibleEnvironmentTemplates: []types.CompatibleEnvironmentTemplateInput{{TemplateName: aws.String("no-such-env"), MajorVersion: aws.String("1")}}})
+	if !errors.As(err, &invalid) {
+		t.Errorf("compatible with a missing template: %v", err)
+	}
+
+	// A template with a pipeline needs pipeline_infrastructure/.
+	_, err = c.CreateServiceTemplateVersion(ctx, &proton.CreateServiceTemplateVersionInput{TemplateName: aws.String("svc"), Source: source("bundles", "no-pipeline.tar.gz"),
+		CompatibleEnvironmentTemplates: compatible})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := waitSvcVersion(t, c, "svc", "1", "0")
+	if v.Status != types.TemplateVersionStatusRegistrationFailed || !strings.Contains(aws.ToString(v.StatusMessage), "pipeline_infrastructure") {
+		t.Errorf("pipeline template without pipeline: %s %q", v.Status, aws.ToString(v.StatusMessage))
+	}
+	out, err := c.CreateServiceTemplateVersion(ctx, &proton.CreateServiceTemplateVersionInput{TemplateName: aws.String("svc"), Source: source("bundles", "pipeline.tar.gz"),
+		CompatibleEnvironmentTemplates: compatible})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = waitSvcVersion(t, c, "svc", aws.ToString(out.ServiceTemplateVersion.MajorVersion), "0")
+	if v.Status != types.TemplateVersionStatusDraft {
+		t.Fatalf("pipeline bundle: %s %q", v.Status, aws.ToString(v.StatusMessage))
+	}
+
+	// Without a pipeline (CUSTOMER_MANAGED), a pipeline folder is refused.
+	if _, err := c.CreateServiceTemplate(ctx, &proton.CreateServiceTemplateInput{Name: aws.String("svc-np"), PipelineProvisioning: types.ProvisioningCustomerManaged}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateServiceTemplateVersion(ctx, &proton.CreateServiceTemplateVersionInput{TemplateName: aws.String("svc-np"), Source: source("bundles", "pipeline.tar.gz"),
+		CompatibleEnvironmentTemplates: compatible}); err != nil {
+		t.Fatal(err)
+	}
+	if v := waitSvcVersion(t, c, "svc-np", "1", "0"); v.Status != types.TemplateVersionStatusRegistrationFailed {
+		t.Errorf("pipeline folder without a pipeline: %s", v.Status)
+	}
+
+	// Update compatible environments and component sources.
+	major := aws.ToString(v.MajorVersion)
+	upd, err := c.UpdateServiceTemplateVersion(ctx, &proton.UpdateServiceTemplateVersionInput{TemplateName: aws.String("svc"), MajorVersion: &major, MinorVersion: aws.String("0"),
+		SupportedComponentSources: []types.ServiceTemplateSupportedComponentSourceType{types.ServiceTemplateSupportedComponentSourceTypeDirectlyDefined},
+		Status:                    types.TemplateVersionStatusPublished})
+	if err != nil || len(upd.ServiceTemplateVersion.SupportedComponentSources) != 1 || upd.ServiceTemplateVersion.Status != types.TemplateVersionStatusPublished {
+		t.Errorf("update: %v %v", upd, err)
+	}
+	_, err = c.UpdateServiceTemplateVersion(ctx, &proton.UpdateServiceTemplateVersionInput{TemplateName: aws.String("svc"), MajorVersion: &major, MinorVersion: aws.String("0"),
+		CompatibleEnvironmentTemplates: []types.CompatibleEnvironmentTemplateInput{{TemplateName: aws.String("gone"), MajorVersion: aws.String("1")}}})
+	if !errors.As(err, &invalid) {
+		t.Errorf("update to a missing compatible template: %v", err)
+	}
+	// A failed version cannot be published.
+	_, err = c.UpdateServiceTemplateVersion(ctx, &proton.UpdateServiceTemplateVersionInput{TemplateName: aws.String("svc"), MajorVersion: aws.String("1"), MinorVersion: aws.String("0"),
+		Status: types.TemplateVersionStatusPublished})
+	if !errors.As(err, &invalid) {
+		t.Errorf("publishing a failed version: %v", err)
+	}
+	tpl, _ := c.GetServiceTemplate(ctx, &proton.GetServiceTemplateInput{Name: aws.String("svc")})
+	if aws.ToString(tpl.ServiceTemplate.RecommendedVersion) != major+".0" {
+		t.Errorf("recommended = %v", aws.ToString(tpl.ServiceTemplate.RecommendedVersion))
+	}
+}
