@@ -319,3 +319,29 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkLoad checks the largest sample bundle (Terraform service: instance and pipeline).
+func BenchmarkLoad(b *testing.B) {
+	dir := filepath.Join(samples, "terraform", "service-templates", "apprunner-svc", "v1")
+	if _, err := os.Stat(dir); err != nil {
+		b.Skip("samples not available")
+	}
+	var entries []entry
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		body, _ := os.ReadFile(p)
+		entries = append(entries, entry{name: "svc/" + rel, body: string(body)})
+		return nil
+	})
+	raw := archive(b, entries)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Load(raw, Service, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
