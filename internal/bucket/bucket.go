@@ -147,11 +147,17 @@ func (b *Buckets) Get(_ context.Context, bucket, key string, maxBytes int64) ([]
 		return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
 	}
 	defer obj.Contents.Close()
-	if obj.Size > maxBytes {
-		return nil, fmt.Errorf("s3://%s/%s is %d bytes, over the %d byte limit: %w", bucket, key, obj.Size, maxBytes, ErrTooLarge)
+	return readObject(obj.Contents, obj.Size, bucket, key, maxBytes)
+}
+
+// readObject reads an object's body whole, refusing more than maxBytes whatever its
+// declared size (size < 0: unknown).
+func readObject(body io.Reader, size int64, bucket, key string, maxBytes int64) ([]byte, error) {
+	if size > maxBytes {
+		return nil, fmt.Errorf("s3://%s/%s is %d bytes, over the %d byte limit: %w", bucket, key, size, maxBytes, ErrTooLarge)
 	}
 	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, io.LimitReader(obj.Contents, maxBytes+1)); err != nil {
+	if _, err := io.Copy(&buf, io.LimitReader(body, maxBytes+1)); err != nil {
 		return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
 	}
 	if int64(buf.Len()) > maxBytes {

@@ -1,11 +1,9 @@
 package bucket
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -50,15 +48,5 @@ func (e *External) Get(ctx context.Context, bucket, key string, maxBytes int64) 
 		return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
 	}
 	defer out.Body.Close()
-	if out.ContentLength != nil && *out.ContentLength > maxBytes {
-		return nil, fmt.Errorf("s3://%s/%s is %d bytes, over the %d byte limit: %w", bucket, key, *out.ContentLength, maxBytes, ErrTooLarge)
-	}
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, io.LimitReader(out.Body, maxBytes+1)); err != nil {
-		return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
-	}
-	if int64(buf.Len()) > maxBytes {
-		return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, ErrTooLarge)
-	}
-	return buf.Bytes(), nil
+	return readObject(out.Body, aws.ToInt64(out.ContentLength), bucket, key, maxBytes)
 }

@@ -7,73 +7,27 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/openproton/openproton/internal/bundle/bundletest"
 )
 
 const samples = "../../../shared/samples"
 
-type entry struct {
-	name     string
-	body     string
-	typeflag byte
-	link     string
-	size     int64 // header size override for lying headers
-}
+type entry = bundletest.File
 
-func archive(t testing.TB, entries []entry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, e := range entries {
-		hdr := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.body)), Typeflag: e.typeflag, Linkname: e.link}
-		if hdr.Typeflag == 0 {
-			hdr.Typeflag = tar.TypeReg
-		}
-		if hdr.Typeflag != tar.TypeReg {
-			hdr.Size = 0
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if hdr.Typeflag == tar.TypeReg {
-			if _, err := tw.Write([]byte(e.body)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	tw.Close()
-	gz.Close()
-	return buf.Bytes()
-}
+func archive(t testing.TB, entries []entry) []byte { return bundletest.Tarball(t, entries) }
 
-// sampleEntries reads a sample bundle folder under one wrapping folder, in the order given.
+// sampleEntries reads a sample bundle folder under one wrapping folder, optionally in
+// reverse order.
 func sampleEntries(t *testing.T, dir, top string, reverse bool) []entry {
-	t.Helper()
-	var out []entry
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if strings.HasPrefix(filepath.Base(rel), ".") {
-			return nil
-		}
-		body, err := os.ReadFile(p)
-		out = append(out, entry{name: top + "/" + filepath.ToSlash(rel), body: string(body)})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := bundletest.Under(top, bundletest.Dir(t, dir))
 	if reverse {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
+		slices.Reverse(out)
 	}
 	return out
 }
@@ -149,8 +103,8 @@ const schema = `schema:
 const cfnManifest = "infrastructure:\n  templates:\n    - file: cloudformation.yaml\n      rendering_engine: jinja\n      template_language: cloudformation\n"
 
 func good() []entry {
-	return []entry{{name: "t/schema/schema.yaml", body: schema}, {name: "t/infrastructure/manifest.yaml", body: cfnManifest},
-		{name: "t/infrastructure/cloudformation.yaml", body: "Resources: {}\n"}}
+	return []entry{{Name: "t/schema/schema.yaml", Body: schema}, {Name: "t/infrastructure/manifest.yaml", Body: cfnManifest},
+		{Name: "t/infrastructure/cloudformation.yaml", Body: "Resources: {}\n"}}
 }
 
 func with(extra ...entry) []entry { return append(good(), extra...) }
@@ -158,8 +112,8 @@ func with(extra ...entry) []entry { return append(good(), extra...) }
 func replace(name, body string) []entry {
 	out := good()
 	for i := range out {
-		if out[i].name == name {
-			out[i].body = body
+		if out[i].Name == name {
+			out[i].Body = body
 		}
 	}
 	return out
@@ -168,7 +122,7 @@ func replace(name, body string) []entry {
 func without(name string) []entry {
 	var out []entry
 	for _, e := range good() {
-		if e.name != name {
+		if e.Name != name {
 			out = append(out, e)
 		}
 	}
@@ -187,9 +141,9 @@ func TestBrokenBundles(t *testing.T) {
 	gz.Close()
 	var eleven []entry
 	files := "infrastructure:\n  templates:\n    - file: \"*\"\n      rendering_engine: hcl\n      template_language: terraform\n"
-	eleven = append(eleven, entry{name: "t/schema/schema.yaml", body: schema}, entry{name: "t/infrastructure/manifest.yaml", body: files})
+	eleven = append(eleven, entry{Name: "t/schema/schema.yaml", Body: schema}, entry{Name: "t/infrastructure/manifest.yaml", Body: files})
 	for i := range 11 {
-		eleven = append(eleven, entry{name: fmt.Sprintf("t/infrastructure/f%d.tf", i), body: "# tf\n"})
+		eleven = append(eleven, entry{Name: fmt.Sprintf("t/infrastructure/f%d.tf", i), Body: "# tf\n"})
 	}
 	for _, tc := range []struct {
 		name string
@@ -202,13 +156,13 @@ func TestBrokenBundles(t *testing.T) {
 		{"bad manifest yaml", archive(t, replace("t/infrastructure/manifest.yaml", "infrastructure: {templates: [")), Options{}, "infrastructure/manifest.yaml"},
 		{"missing manifest", archive(t, without("t/infrastructure/manifest.yaml")), Options{}, "has no manifest.yaml"},
 		{"missing schema", archive(t, without("t/schema/schema.yaml")), Options{}, "no schema/schema.yaml"},
-		{"traversal", archive(t, with(entry{name: "t/../../x", body: "x"})), Options{}, "leaves the bundle"},
-		{"absolute", archive(t, with(entry{name: "/etc/x", body: "x"})), Options{}, "absolute path"},
-		{"symlink", archive(t, with(entry{name: "t/infrastructure/l", typeflag: tar.TypeSymlink, link: "/etc/passwd"})), Options{}, "is a link"},
-		{"hardlink", archive(t, with(entry{name: "t/infrastructure/h", typeflag: tar.TypeLink, link: "t/schema/schema.yaml"})), Options{}, "is a link"},
-		{"device", archive(t, with(entry{name: "t/dev", typeflag: tar.TypeChar})), Options{}, "not a regular file"},
+		{"traversal", archive(t, with(entry{Name: "t/../../x", Body: "x"})), Options{}, "leaves the bundle"},
+		{"absolute", archive(t, with(entry{Name: "/etc/x", Body: "x"})), Options{}, "absolute path"},
+		{"symlink", archive(t, with(entry{Name: "t/infrastructure/l", Type: tar.TypeSymlink, Link: "/etc/passwd"})), Options{}, "is a link"},
+		{"hardlink", archive(t, with(entry{Name: "t/infrastructure/h", Type: tar.TypeLink, Link: "t/schema/schema.yaml"})), Options{}, "is a link"},
+		{"device", archive(t, with(entry{Name: "t/dev", Type: tar.TypeChar})), Options{}, "not a regular file"},
 		{"6 MB", big, Options{}, "5 MB"},
-		{"300 KB file", archive(t, with(entry{name: "t/infrastructure/big.yaml", body: strings.Repeat("x", 300<<10)})), Options{}, "big.yaml is 307200 bytes"},
+		{"300 KB file", archive(t, with(entry{Name: "t/infrastructure/big.yaml", Body: strings.Repeat("x", 300<<10)})), Options{}, "big.yaml is 307200 bytes"},
 		{"11 template files", archive(t, eleven), Options{}, "11 template files"},
 		{"bomb", bomb.Bytes(), Options{}, "huge.yaml is 62914560 bytes"},
 		{"missing template file", archive(t, without("t/infrastructure/cloudformation.yaml")), Options{}, `"cloudformation.yaml" is not in the folder`},
@@ -225,15 +179,15 @@ func TestBrokenBundles(t *testing.T) {
 		})
 	}
 	pipelineSchema := strings.Replace(strings.Replace(schema, "environment_input_type", "service_input_type", 1), "  types:", "  pipeline_input_type: \"Input\"\n  types:", 1)
-	svc := []entry{{name: "s/schema/schema.yaml", body: pipelineSchema}, {name: "s/instance_infrastructure/manifest.yaml", body: cfnManifest},
-		{name: "s/instance_infrastructure/cloudformation.yaml", body: "x"}}
+	svc := []entry{{Name: "s/schema/schema.yaml", Body: pipelineSchema}, {Name: "s/instance_infrastructure/manifest.yaml", Body: cfnManifest},
+		{Name: "s/instance_infrastructure/cloudformation.yaml", Body: "x"}}
 	if _, err := Load(archive(t, svc), Service, Options{}); err == nil || !strings.Contains(err.Error(), "no pipeline_infrastructure/") {
 		t.Errorf("pipeline_input_type without pipeline folder: %v", err)
 	}
 }
 
 func TestCustomerManagedSchemaOnly(t *testing.T) {
-	b, err := Load(archive(t, []entry{{name: "t/schema/schema.yaml", body: schema}}), Environment, Options{CustomerManaged: true})
+	b, err := Load(archive(t, []entry{{Name: "t/schema/schema.yaml", Body: schema}}), Environment, Options{CustomerManaged: true})
 	if err != nil || b.Infrastructure != nil {
 		t.Fatalf("schema-only bundle: %v", err)
 	}
@@ -303,7 +257,7 @@ func TestValidateInputs(t *testing.T) {
 
 func FuzzLoad(f *testing.F) {
 	f.Add(archive(f, good()), false)
-	f.Add(archive(f, with(entry{name: "t/../x", body: "x"})), true)
+	f.Add(archive(f, with(entry{Name: "t/../x", Body: "x"})), true)
 	f.Add([]byte{0x1f, 0x8b, 8, 0}, false)
 	f.Fuzz(func(t *testing.T, data []byte, customer bool) {
 		b, err := Load(data, Environment, Options{CustomerManaged: customer})
@@ -326,17 +280,7 @@ func BenchmarkLoad(b *testing.B) {
 	if _, err := os.Stat(dir); err != nil {
 		b.Skip("samples not available")
 	}
-	var entries []entry
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		body, _ := os.ReadFile(p)
-		entries = append(entries, entry{name: "svc/" + rel, body: string(body)})
-		return nil
-	})
-	raw := archive(b, entries)
+	raw := archive(b, bundletest.Under("svc", bundletest.Dir(b, dir)))
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -3,12 +3,10 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/openproton/openproton/internal/app"
+	"github.com/openproton/openproton/internal/bundle/bundletest"
 	"github.com/openproton/openproton/internal/store"
 )
 
@@ -35,59 +34,11 @@ func needSamples(t *testing.T) {
 }
 
 // file is one entry of a bundle built in a test.
-type file struct {
-	name string
-	body string
-}
+type file = bundletest.File
 
-// tarball builds a gzipped tar of files, each under top/ (no wrapping when top is "").
+// tarball builds a gzipped tar of files under the folder top.
 func tarball(t testing.TB, top string, files []file) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, f := range files {
-		name := f.name
-		if top != "" {
-			name = top + "/" + name
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(f.body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// dirFiles reads a sample bundle folder (its hidden registration files are not part of the
-// bundle).
-func dirFiles(t testing.TB, dir string) []file {
-	t.Helper()
-	var files []file
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		if strings.HasPrefix(filepath.Base(rel), ".") {
-			return nil
-		}
-		body, err := os.ReadFile(path)
-		files = append(files, file{filepath.ToSlash(rel), string(body)})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return bundletest.Tarball(t, bundletest.Under(top, files))
 }
 
 // upload puts a bundle into the embedded bucket API with the S3 client.
@@ -178,7 +129,7 @@ func TestSampleBundlesRegister(t *testing.T) {
 		name := filepath.Base(filepath.Dir(dir))
 		family := strings.TrimPrefix(filepath.Dir(filepath.Dir(filepath.Dir(dir))), samplesDir+"/")
 		tname := strings.ReplaceAll(family, "/", "-") + "-" + name
-		v := registerEnv(t, srv, tname, dirFiles(t, dir), "")
+		v := registerEnv(t, srv, tname, bundletest.Dir(t, dir), "")
 		if v.Status != types.TemplateVersionStatusDraft {
 			t.Errorf("%s: status %s: %s", dir, v.Status, aws.ToString(v.StatusMessage))
 			continue
@@ -217,7 +168,7 @@ func TestSampleBundlesRegister(t *testing.T) {
 			t.Fatal(err)
 		}
 		key := tname + ".tar.gz"
-		srv.upload(t, "bundles", key, tarball(t, name, dirFiles(t, dir)))
+		srv.upload(t, "bundles", key, tarball(t, name, bundletest.Dir(t, dir)))
 		out, err := c.CreateServiceTemplateVersion(ctx, &proton.CreateServiceTemplateVersionInput{TemplateName: &tname, Source: source("bundles", key),
 			CompatibleEnvironmentTemplates: compatible, SupportedComponentSources: []types.ServiceTemplateSupportedComponentSourceType{types.ServiceTemplateSupportedComponentSourceTypeDirectlyDefined}})
 		if err != nil {
@@ -276,8 +227,8 @@ const goodManifest = `infrastructure:
 `
 
 func envBundle(schema string) []file {
-	return []file{{"schema/schema.yaml", schema}, {"infrastructure/manifest.yaml", goodManifest},
-		{"infrastructure/cloudformation.yaml", "Resources: {}\n"}}
+	return []file{{Name: "schema/schema.yaml", Body: schema}, {Name: "infrastructure/manifest.yaml", Body: goodManifest},
+		{Name: "infrastructure/cloudformation.yaml", Body: "Resources: {}\n"}}
 }
 
 func TestBrokenBundlesFailRegistration(t *testing.T) {
@@ -292,8 +243,8 @@ func TestBrokenBundlesFailRegistration(t *testing.T) {
 	}{
 		{"bad-yaml", envBundle("schema:\n  format: [\n"), nil, "schema.yaml"},
 		{"bad-schema", envBundle("schema:\n  format:\n    openapi: \"3.0.0\"\n  environment_input_type: Missing\n  types: {}\n"), nil, "Missing"},
-		{"no-manifest", []file{{"schema/schema.yaml", goodSchema}, {"infrastructure/cloudformation.yaml", "x"}}, nil, "manifest"},
-		{"traversal", append(envBundle(goodSchema), file{"../x", "evil"}), nil, ".."},
+		{"no-manifest", []file{{Name: "schema/schema.yaml", Body: goodSchema}, {Name: "infrastructure/cloudformation.yaml", Body: "x"}}, nil, "manifest"},
+		{"traversal", append(envBundle(goodSchema), file{Name: "../x", Body: "evil"}), nil, ".."},
 		{"too-big", nil, random, "5 MB"},
 		{"not-gzip", nil, []byte("plain text, not a bundle"), "gzip"},
 	} {
@@ -319,20 +270,11 @@ func TestBrokenBundlesFailRegistration(t *testing.T) {
 		})
 	}
 	t.Run("symlink", func(t *testing.T) {
-		var buf bytes.Buffer
-		gz := gzip.NewWriter(&buf)
-		tw := tar.NewWriter(gz)
-		for _, f := range envBundle(goodSchema) {
-			_ = tw.WriteHeader(&tar.Header{Name: "tpl/" + f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
-			_, _ = tw.Write([]byte(f.body))
-		}
-		_ = tw.WriteHeader(&tar.Header{Name: "tpl/infrastructure/link", Linkname: "/etc/passwd", Typeflag: tar.TypeSymlink})
-		tw.Close()
-		gz.Close()
+		raw := tarball(t, "tpl", append(envBundle(goodSchema), file{Name: "infrastructure/link", Type: tar.TypeSymlink, Link: "/etc/passwd"}))
 		c := srv.admin()
 		name := "broken-symlink"
 		_, _ = c.CreateEnvironmentTemplate(context.Background(), &proton.CreateEnvironmentTemplateInput{Name: &name})
-		srv.upload(t, "broken", name, buf.Bytes())
+		srv.upload(t, "broken", name, raw)
 		_, _ = c.CreateEnvironmentTemplateVersion(context.Background(), &proton.CreateEnvironmentTemplateVersionInput{TemplateName: &name, Source: source("broken", name)})
 		v := waitEnvVersion(t, c, name, "1", "0")
 		if v.Status != types.TemplateVersionStatusRegistrationFailed || !strings.Contains(strings.ToLower(aws.ToString(v.StatusMessage)), "link") {
@@ -691,10 +633,10 @@ func TestServiceTemplateVersionRules(t *testing.T) {
 	registerEnv(t, srv, "base-env", envBundle(goodSchema), "")
 	svcSchema := strings.Replace(goodSchema, "environment_input_type", "service_input_type", 1)
 	withPipeline := strings.Replace(svcSchema, "  types:", "  pipeline_input_type: \"Input\"\n  types:", 1)
-	instance := []file{{"instance_infrastructure/manifest.yaml", goodManifest}, {"instance_infrastructure/cloudformation.yaml", "Resources: {}\n"}}
-	pipeline := []file{{"pipeline_infrastructure/manifest.yaml", goodManifest}, {"pipeline_infrastructure/cloudformation.yaml", "Resources: {}\n"}}
-	srv.upload(t, "bundles", "no-pipeline.tar.gz", tarball(t, "s", append([]file{{"schema/schema.yaml", svcSchema}}, instance...)))
-	srv.upload(t, "bundles", "pipeline.tar.gz", tarball(t, "s", append(append([]file{{"schema/schema.yaml", withPipeline}}, instance...), pipeline...)))
+	instance := []file{{Name: "instance_infrastructure/manifest.yaml", Body: goodManifest}, {Name: "instance_infrastructure/cloudformation.yaml", Body: "Resources: {}\n"}}
+	pipeline := []file{{Name: "pipeline_infrastructure/manifest.yaml", Body: goodManifest}, {Name: "pipeline_infrastructure/cloudformation.yaml", Body: "Resources: {}\n"}}
+	srv.upload(t, "bundles", "no-pipeline.tar.gz", tarball(t, "s", append([]file{{Name: "schema/schema.yaml", Body: svcSchema}}, instance...)))
+	srv.upload(t, "bundles", "pipeline.tar.gz", tarball(t, "s", append(append([]file{{Name: "schema/schema.yaml", Body: withPipeline}}, instance...), pipeline...)))
 	compatible := []types.CompatibleEnvironmentTemplateInput{{TemplateName: aws.String("base-env"), MajorVersion: aws.String("1")}}
 
 	var invalid *types.ValidationException
