@@ -710,3 +710,31 @@ func TestServiceTemplateVersionRules(t *testing.T) {
 		t.Errorf("recommended = %v", aws.ToString(tpl.ServiceTemplate.RecommendedVersion))
 	}
 }
+
+// The SDK's own waiter, with the model's acceptors, sees a good bundle register and a bad
+// one fail.
+func TestSDKWaiter(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, "")
+	c := srv.admin()
+	srv.upload(t, "bundles", "good.tar.gz", tarball(t, "g", envBundle(goodSchema)))
+	srv.upload(t, "bundles", "bad.tar.gz", tarball(t, "b", envBundle("schema: [")))
+	envWaiter := proton.NewEnvironmentTemplateVersionRegisteredWaiter(c, func(o *proton.EnvironmentTemplateVersionRegisteredWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+	})
+	for _, tc := range []struct {
+		name, key string
+		ok        bool
+	}{{"sdk-good", "good.tar.gz", true}, {"sdk-bad", "bad.tar.gz", false}} {
+		if _, err := c.CreateEnvironmentTemplate(ctx, &proton.CreateEnvironmentTemplateInput{Name: aws.String(tc.name)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CreateEnvironmentTemplateVersion(ctx, &proton.CreateEnvironmentTemplateVersionInput{TemplateName: aws.String(tc.name), Source: source("bundles", tc.key)}); err != nil {
+			t.Fatal(err)
+		}
+		err := envWaiter.Wait(ctx, &proton.GetEnvironmentTemplateVersionInput{TemplateName: aws.String(tc.name), MajorVersion: aws.String("1"), MinorVersion: aws.String("0")}, 30*time.Second)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: waiter err %v, want success=%v", tc.name, err, tc.ok)
+		}
+	}
+}
