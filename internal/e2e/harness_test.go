@@ -19,6 +19,7 @@ import (
 	"github.com/openproton/openproton/internal/app"
 	"github.com/openproton/openproton/internal/auth"
 	"github.com/openproton/openproton/internal/config"
+	"github.com/openproton/openproton/internal/store/postgres/pgtest"
 )
 
 const (
@@ -28,6 +29,10 @@ const (
 	region     = "us-east-1"
 )
 
+// postgresBase, when set, makes startServer use a fresh PostgreSQL schema instead of
+// embedded SQLite (see TestOnPostgres).
+var postgresBase string
+
 // testServer is a server started for one test.
 type testServer struct {
 	*app.Server
@@ -36,8 +41,6 @@ type testServer struct {
 }
 
 // startServer starts a server on a fresh data dir (or dataDir, to restart on old state).
-// Setting OPENPROTON_TEST_DATABASE_URL is not used here: these tests exercise the default,
-// embedded mode; the store's conformance suite covers PostgreSQL.
 func startServer(t testing.TB, dataDir string) *testServer {
 	t.Helper()
 	return startServerWith(t, func(c *config.Server) {
@@ -53,6 +56,9 @@ func startServerWith(t testing.TB, adjust func(*config.Server)) *testServer {
 	cfg := config.Server{
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Region: region, AccountID: accountID, LogLevel: "error",
 		RootAccessKeyID: rootKeyID, RootSecretAccessKey: rootSecret,
+	}
+	if postgresBase != "" {
+		cfg.DatabaseURL = pgtest.Schema(t, postgresBase)
 	}
 	adjust(&cfg)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
