@@ -142,7 +142,11 @@ func (s *Service) checkBundle(ctx context.Context, v *store.TemplateVersion) (*l
 		if prev != nil {
 			// The previous minor registered with the same template settings, so it loads
 			// with the same options.
-			old, err := bundle.Load(prev.Bundle, kind, opts)
+			raw, err := s.store.TemplateVersionBundle(ctx, prev.VersionKey)
+			if err != nil {
+				return nil, "", err
+			}
+			old, err := bundle.Load(raw, kind, opts)
 			if err != nil {
 				return nil, "", fmt.Errorf("reload registered bundle %s:%d.%d: %w", prev.TemplateName, prev.Major, prev.Minor, err)
 			}

@@ -79,8 +79,12 @@ type Queries interface {
 	// Template versions, of environment and service templates alike (TemplateType tells).
 	// TemplateVersionCreate returns ErrAlreadyExists for a taken major.minor.
 	TemplateVersionCreate(ctx context.Context, v *TemplateVersion) error
+	// TemplateVersionGet and the lists return versions without their Bundle.
 	TemplateVersionGet(ctx context.Context, k VersionKey) (*TemplateVersion, error)
-	// TemplateVersionUpdate writes v if v.Version is current and bumps it.
+	// TemplateVersionBundle returns the bundle a version registered.
+	TemplateVersionBundle(ctx context.Context, k VersionKey) ([]byte, error)
+	// TemplateVersionUpdate writes v if v.Version is current and bumps it; the stored bundle
+	// is replaced only when v.Bundle is not nil.
 	TemplateVersionUpdate(ctx context.Context, v *TemplateVersion) error
 	TemplateVersionDelete(ctx context.Context, k VersionKey) error
 	// TemplateVersionList pages through a template's versions in version order; major < 0

@@ -9,8 +9,10 @@ import (
 	"github.com/openproton/openproton/internal/store"
 )
 
+// versionColumns leave out the bundle itself (up to 5 MB): reads and lists fetch metadata
+// only, and TemplateVersionBundle fetches the bundle when it is needed.
 const versionColumns = `account_id, template_type, template_name, major, minor, description, status, status_message, source_bucket, source_key,
-	schema_text, bundle, bundle_digest, compatible_envs, component_sources, created_at, last_modified_at, version`
+	schema_text, bundle_digest, compatible_envs, component_sources, created_at, last_modified_at, version`
 
 // versionSortKey orders versions numerically as text, for keyset paging.
 func versionSortKey(major, minor int) string { return fmt.Sprintf("%010d.%010d", major, minor) }
@@ -20,7 +22,7 @@ func scanVersion(r scanner) (*store.TemplateVersion, error) {
 	var envs, sources string
 	var created, modified int64
 	if err := r.Scan(&v.AccountID, &v.TemplateType, &v.TemplateName, &v.Major, &v.Minor, &v.Description, &v.Status, &v.StatusMessage,
-		&v.SourceBucket, &v.SourceKey, &v.Schema, &v.Bundle, &v.BundleDigest, &envs, &sources, &created, &modified, &v.Version); err != nil {
+		&v.SourceBucket, &v.SourceKey, &v.Schema, &v.BundleDigest, &envs, &sources, &created, &modified, &v.Version); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(envs), &v.CompatibleEnvironmentTemplates); err != nil {
@@ -43,11 +45,11 @@ func (q *Queries) TemplateVersionCreate(ctx context.Context, v *store.TemplateVe
 	if bundle == nil {
 		bundle = []byte{}
 	}
-	err := insert(ctx, q.W, `INSERT INTO template_versions (`+versionColumns+`, sort_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18) ON CONFLICT DO NOTHING`,
+	err := insert(ctx, q.W, `INSERT INTO template_versions (`+versionColumns+`, bundle, sort_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18) ON CONFLICT DO NOTHING`,
 		v.AccountID, v.TemplateType, v.TemplateName, v.Major, v.Minor, v.Description, v.Status, v.StatusMessage, v.SourceBucket, v.SourceKey,
-		v.Schema, bundle, v.BundleDigest, jsonText(v.CompatibleEnvironmentTemplates), jsonText(v.SupportedComponentSources),
-		micros(v.CreatedAt), micros(v.LastModifiedAt), versionSortKey(v.Major, v.Minor))
+		v.Schema, v.BundleDigest, jsonText(v.CompatibleEnvironmentTemplates), jsonText(v.SupportedComponentSources),
+		micros(v.CreatedAt), micros(v.LastModifiedAt), bundle, versionSortKey(v.Major, v.Minor))
 	if err != nil {
 		return wrap(err, "create template version %s:%d.%d", v.TemplateName, v.Major, v.Minor)
 	}
@@ -63,15 +65,17 @@ func (q *Queries) TemplateVersionGet(ctx context.Context, k store.VersionKey) (*
 }
 
 func (q *Queries) TemplateVersionUpdate(ctx context.Context, v *store.TemplateVersion) error {
-	bundle := v.Bundle
-	if bundle == nil {
-		bundle = []byte{}
+	// The bundle is written only when the caller has one (registration); otherwise it stays.
+	bundleSet := ""
+	args := []any{v.AccountID, v.TemplateType, v.TemplateName, v.Major, v.Minor, v.Description, v.Status, v.StatusMessage, v.Schema,
+		v.BundleDigest, jsonText(v.CompatibleEnvironmentTemplates), jsonText(v.SupportedComponentSources), micros(v.LastModifiedAt), v.Version}
+	if v.Bundle != nil {
+		bundleSet = ", bundle = $15"
+		args = append(args, v.Bundle)
 	}
-	n, err := q.W.Exec(ctx, `UPDATE template_versions SET description = $6, status = $7, status_message = $8, schema_text = $9, bundle = $10,
-		bundle_digest = $11, compatible_envs = $12, component_sources = $13, last_modified_at = $14, version = version + 1
-		WHERE account_id = $1 AND template_type = $2 AND template_name = $3 AND major = $4 AND minor = $5 AND version = $15`,
-		v.AccountID, v.TemplateType, v.TemplateName, v.Major, v.Minor, v.Description, v.Status, v.StatusMessage, v.Schema, bundle,
-		v.BundleDigest, jsonText(v.CompatibleEnvironmentTemplates), jsonText(v.SupportedComponentSources), micros(v.LastModifiedAt), v.Version)
+	n, err := q.W.Exec(ctx, `UPDATE template_versions SET description = $6, status = $7, status_message = $8, schema_text = $9,
+		bundle_digest = $10, compatible_envs = $11, component_sources = $12, last_modified_at = $13, version = version + 1`+bundleSet+`
+		WHERE account_id = $1 AND template_type = $2 AND template_name = $3 AND major = $4 AND minor = $5 AND version = $14`, args...)
 	err = q.versionedWrite(ctx, n, err, `SELECT count(*) FROM template_versions
 		WHERE account_id = $1 AND template_type = $2 AND template_name = $3 AND major = $4 AND minor = $5`,
 		v.AccountID, v.TemplateType, v.TemplateName, v.Major, v.Minor)
@@ -80,6 +84,14 @@ func (q *Queries) TemplateVersionUpdate(ctx context.Context, v *store.TemplateVe
 	}
 	v.Version++
 	return nil
+}
+
+func (q *Queries) TemplateVersionBundle(ctx context.Context, k store.VersionKey) ([]byte, error) {
+	var b []byte
+	err := queryOne(ctx, q.R, `SELECT bundle FROM template_versions
+		WHERE account_id = $1 AND template_type = $2 AND template_name = $3 AND major = $4 AND minor = $5`,
+		[]any{k.AccountID, k.TemplateType, k.TemplateName, k.Major, k.Minor}, &b)
+	return b, wrap(err, "bundle of template version %s:%d.%d", k.TemplateName, k.Major, k.Minor)
 }
 
 func (q *Queries) TemplateVersionDelete(ctx context.Context, k store.VersionKey) error {

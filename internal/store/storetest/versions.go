@@ -46,7 +46,12 @@ func testTemplateVersions(t *testing.T, open Opener) {
 	must(t, err)
 	want := version("api", 2, 10, "DRAFT")
 	want.CreatedAt, want.LastModifiedAt, want.Version = stored, stored, 1
+	wantBundle := want.Bundle
+	want.Bundle = nil // reads leave the bundle out
 	same(t, "get", got, want)
+	b, err := s.TemplateVersionBundle(ctx, got.VersionKey)
+	must(t, err)
+	same(t, "bundle", b, wantBundle)
 
 	var order []string
 	p := store.Page{Limit: 4}
@@ -91,7 +96,17 @@ func testTemplateVersions(t *testing.T, open Opener) {
 	stale := *got
 	got.Status, got.StatusMessage, got.LastModifiedAt = "PUBLISHED", "ok", instant.Add(time.Minute)
 	must(t, s.TemplateVersionUpdate(ctx, got))
+	if b, _ := s.TemplateVersionBundle(ctx, got.VersionKey); len(b) != len(wantBundle) {
+		t.Errorf("an update without a bundle changed the stored one: %v", b)
+	}
+	got.Bundle = []byte("registered")
+	must(t, s.TemplateVersionUpdate(ctx, got))
+	if b, _ := s.TemplateVersionBundle(ctx, got.VersionKey); string(b) != "registered" {
+		t.Errorf("bundle after update = %q", b)
+	}
 	wantErr(t, "stale update", s.TemplateVersionUpdate(ctx, &stale), store.ErrConflict)
+	_, err = s.TemplateVersionBundle(ctx, store.VersionKey{AccountID: "a", TemplateType: store.ServiceTemplateType, TemplateName: "api", Major: 7, Minor: 7})
+	wantErr(t, "bundle of a missing version", err, store.ErrNotFound)
 	if n, _ := s.TemplateVersionCount(ctx, "a", store.ServiceTemplateType, "api"); n != 6 {
 		t.Errorf("count = %d", n)
 	}
