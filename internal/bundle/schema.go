@@ -130,7 +130,7 @@ func (s *Schema) Properties(typeName string) []Property {
 			if ref.Value.Type != nil && len(*ref.Value.Type) > 0 {
 				p.Type = (*ref.Value.Type)[0]
 			}
-			p.Default, p.HasDefault = ref.Value.Default, ref.Value.Default != nil
+			p.Default, p.HasDefault = integral(ref.Value.Default), ref.Value.Default != nil
 		}
 		out = append(out, p)
 	}
@@ -184,4 +184,13 @@ func shortSchemaError(err error) string {
 		msg = msg[:i]
 	}
 	return msg
+}
+
+// integral turns whole float64s (how JSON decoding hands over every number) back into ints,
+// so a default written `1` stays 1, not 1.0, when rendered.
+func integral(v any) any {
+	if f, ok := v.(float64); ok && f == float64(int64(f)) && f < 1<<53 && f > -(1<<53) {
+		return int(f)
+	}
+	return v
 }
