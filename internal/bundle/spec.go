@@ -16,7 +16,9 @@ type SpecError struct{ Message string }
 
 func (e *SpecError) Error() string { return e.Message }
 
-func specErr(format string, a ...any) *SpecError { return &SpecError{Message: fmt.Sprintf(format, a...)} }
+func specErr(format string, a ...any) *SpecError {
+	return &SpecError{Message: fmt.Sprintf(format, a...)}
+}
 
 // CurrentValue in a spec keeps an input's value from the resource's current spec.
 const CurrentValue = "${Proton::CURRENT_VAL}"
