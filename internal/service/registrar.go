@@ -58,7 +58,8 @@ func (s *Service) registerPending(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err := s.register(ctx, v); err != nil && !errors.Is(err, store.ErrConflict) && ctx.Err() == nil {
+		// A conflict or a missing row means another replica registered it or it was deleted.
+		if err := s.register(ctx, v); err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
 			// Not the bundle's fault (storage or S3 unavailable): try again on the next scan.
 			s.log.Warn("template version registration will be retried", "template", v.TemplateName,
 				"version", fmt.Sprintf("%d.%d", v.Major, v.Minor), "err", err)
