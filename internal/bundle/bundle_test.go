@@ -1,280 +1,272 @@
 package bundle
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/openproton/openproton/internal/bundle/bundletest"
 )
 
+// samples is the shared folder of real Proton sample bundles (see its README.md).
 const samples = "../../../shared/samples"
 
 type entry = bundletest.File
 
 func archive(t testing.TB, entries []entry) []byte { return bundletest.Tarball(t, entries) }
 
-// sampleEntries reads a sample bundle folder under one wrapping folder, optionally in
-// reverse order.
-func sampleEntries(t *testing.T, dir, top string, reverse bool) []entry {
-	out := bundletest.Under(top, bundletest.Dir(t, dir))
-	if reverse {
-		slices.Reverse(out)
+// sampleDirs lists every sample bundle (…/<template>/v1), skipping the test when the
+// shared samples are not on this machine.
+func sampleDirs(t *testing.T) []string {
+	t.Helper()
+	if _, err := os.Stat(samples); err != nil {
+		t.Skipf("samples not available: %v", err)
+	}
+	var dirs []string
+	for _, pattern := range []string{
+		"*/environment-templates/*/v1", "*/service-templates/*/v1",
+		"codebuild/*/environment-templates/*/v1", "codebuild/*/service-templates/*/v1",
+	} {
+		m, err := filepath.Glob(filepath.Join(samples, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, m...)
+	}
+	if len(dirs) < 9 {
+		t.Fatalf("found only %d sample bundles under %s", len(dirs), samples)
+	}
+	return dirs
+}
+
+func sampleKind(dir string) Kind {
+	if strings.Contains(dir, "/service-templates/") {
+		return Service
+	}
+	return Environment
+}
+
+// sampleEngine is what each sample family's manifests say (see the samples' README).
+func sampleEngine(t *testing.T, dir string) (engine, language string) {
+	switch rel, _ := filepath.Rel(samples, dir); strings.Split(rel, string(filepath.Separator))[0] {
+	case "cloudformation":
+		return "jinja", "cloudformation"
+	case "terraform":
+		return "hcl", "terraform"
+	case "codebuild":
+		return "codebuild", ""
+	}
+	t.Fatalf("no expectation for %s", dir)
+	return "", ""
+}
+
+// folderFiles reads one folder of a sample bundle the way Section.Files keys it.
+func folderFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, f := range bundletest.Dir(t, dir) {
+		out[f.Name] = []byte(f.Body)
 	}
 	return out
 }
 
 func TestSamplesLoad(t *testing.T) {
-	if _, err := os.Stat(samples); err != nil {
-		t.Skipf("samples not available: %v", err)
-	}
-	dirs, _ := filepath.Glob(filepath.Join(samples, "*", "*-templates", "*", "v1"))
-	more, _ := filepath.Glob(filepath.Join(samples, "codebuild", "*", "*-templates", "*", "v1"))
-	dirs = append(dirs, more...)
-	if len(dirs) < 8 {
-		t.Fatalf("found only %d sample bundles", len(dirs))
-	}
-	for _, dir := range dirs {
-		t.Run(strings.TrimPrefix(dir, samples+"/"), func(t *testing.T) {
-			kind := Environment
-			if strings.Contains(dir, "service-templates") {
-				kind = Service
-			}
-			b, err := Load(archive(t, sampleEntries(t, dir, "tpl", false)), kind, Options{})
+	for _, dir := range sampleDirs(t) {
+		template := filepath.Base(filepath.Dir(dir))
+		rel, _ := filepath.Rel(samples, dir)
+		t.Run(rel, func(t *testing.T) {
+			kind := sampleKind(dir)
+			files := bundletest.Dir(t, dir)
+			b, err := Load(archive(t, bundletest.Under(template, files)), kind, Options{})
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			schema, _ := os.ReadFile(filepath.Join(dir, "schema", "schema.yaml"))
-			if b.SchemaText != string(schema) {
-				t.Errorf("SchemaText differs from the file")
+			if b.Kind != kind {
+				t.Errorf("Kind = %v, want %v", b.Kind, kind)
 			}
-			manifest, _ := os.ReadFile(filepath.Join(dir, map[Kind]string{Environment: "infrastructure", Service: "instance_infrastructure"}[kind], "manifest.yaml"))
-			engine := b.Infrastructure.Manifest.Templates[0].RenderingEngine
-			if !strings.Contains(string(manifest), "rendering_engine: "+engine) {
-				t.Errorf("engine %q not what the manifest says", engine)
+			schemaText, err := os.ReadFile(filepath.Join(dir, "schema", "schema.yaml"))
+			if err != nil {
+				t.Fatal(err)
 			}
-			_, hasPipeline := os.Stat(filepath.Join(dir, "pipeline_infrastructure"))
-			if (hasPipeline == nil) != (b.Pipeline != nil) {
-				t.Errorf("pipeline section present=%v, folder present=%v", b.Pipeline != nil, hasPipeline == nil)
+			if b.SchemaText != string(schemaText) {
+				t.Errorf("SchemaText differs from schema/schema.yaml")
 			}
-			if engine == "codebuild" && len(b.Infrastructure.Manifest.Templates[0].CodeBuild.Provision) == 0 {
-				t.Errorf("codebuild provision commands missing")
+
+			infraDir, inputType := "infrastructure", b.Schema.EnvironmentInputType
+			if kind == Service {
+				infraDir, inputType = "instance_infrastructure", b.Schema.ServiceInputType
 			}
-			// The digest ignores entry order and the wrapping folder's name.
-			again, err := Load(archive(t, sampleEntries(t, dir, "other-name", true)), kind, Options{})
-			if err != nil || again.Digest != b.Digest {
-				t.Errorf("digest differs for the same files: %v", err)
+			if len(b.Schema.Properties(inputType)) == 0 {
+				t.Errorf("input type %q has no properties", inputType)
 			}
-		})
-	}
-}
+			if b.Infrastructure == nil {
+				t.Fatalf("no %s section", infraDir)
+			}
+			checkSection(t, b.Infrastructure, filepath.Join(dir, infraDir))
 
-const schema = `schema:
-  format:
-    openapi: "3.0.0"
-  environment_input_type: "Input"
-  types:
-    Input:
-      type: object
-      required: [name]
-      properties:
-        name:
-          type: string
-          pattern: "^[a-z]+$"
-        size:
-          type: string
-          enum: [small, large]
-          default: small
-        count:
-          type: number
-          minimum: 1
-          maximum: 10
-          default: 1
-`
+			pipelineDir := filepath.Join(dir, "pipeline_infrastructure")
+			_, statErr := os.Stat(pipelineDir)
+			switch hasFolder := statErr == nil; {
+			case kind == Environment && b.Pipeline != nil:
+				t.Errorf("environment bundle with a pipeline section")
+			case hasFolder != (b.Pipeline != nil):
+				t.Errorf("pipeline section present=%v, folder present=%v", b.Pipeline != nil, hasFolder)
+			case hasFolder:
+				checkSection(t, b.Pipeline, pipelineDir)
+				if len(b.Schema.Properties(b.Schema.PipelineInputType)) == 0 {
+					t.Errorf("pipeline input type %q has no properties", b.Schema.PipelineInputType)
+				}
+			}
 
-const cfnManifest = "infrastructure:\n  templates:\n    - file: cloudformation.yaml\n      rendering_engine: jinja\n      template_language: cloudformation\n"
-
-func good() []entry {
-	return []entry{{Name: "t/schema/schema.yaml", Body: schema}, {Name: "t/infrastructure/manifest.yaml", Body: cfnManifest},
-		{Name: "t/infrastructure/cloudformation.yaml", Body: "Resources: {}\n"}}
-}
-
-func with(extra ...entry) []entry { return append(good(), extra...) }
-
-func replace(name, body string) []entry {
-	out := good()
-	for i := range out {
-		if out[i].Name == name {
-			out[i].Body = body
-		}
-	}
-	return out
-}
-
-func without(name string) []entry {
-	var out []entry
-	for _, e := range good() {
-		if e.Name != name {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func TestBrokenBundles(t *testing.T) {
-	big := make([]byte, 6<<20)
-	_, _ = rand.Read(big)
-	var bomb bytes.Buffer
-	gz := gzip.NewWriter(&bomb)
-	tw := tar.NewWriter(gz)
-	_ = tw.WriteHeader(&tar.Header{Name: "t/infrastructure/huge.yaml", Mode: 0o644, Size: 60 << 20, Typeflag: tar.TypeReg})
-	_, _ = tw.Write(make([]byte, 60<<20))
-	tw.Close()
-	gz.Close()
-	var eleven []entry
-	files := "infrastructure:\n  templates:\n    - file: \"*\"\n      rendering_engine: hcl\n      template_language: terraform\n"
-	eleven = append(eleven, entry{Name: "t/schema/schema.yaml", Body: schema}, entry{Name: "t/infrastructure/manifest.yaml", Body: files})
-	for i := range 11 {
-		eleven = append(eleven, entry{Name: fmt.Sprintf("t/infrastructure/f%d.tf", i), Body: "# tf\n"})
-	}
-	for _, tc := range []struct {
-		name string
-		raw  []byte
-		opts Options
-		want string
-	}{
-		{"not gzip", []byte("hello"), Options{}, "gzip"},
-		{"bad schema yaml", archive(t, replace("t/schema/schema.yaml", "schema:\n  format: [\n")), Options{}, "schema/schema.yaml: line"},
-		{"bad manifest yaml", archive(t, replace("t/infrastructure/manifest.yaml", "infrastructure: {templates: [")), Options{}, "infrastructure/manifest.yaml"},
-		{"missing manifest", archive(t, without("t/infrastructure/manifest.yaml")), Options{}, "has no manifest.yaml"},
-		{"missing schema", archive(t, without("t/schema/schema.yaml")), Options{}, "no schema/schema.yaml"},
-		{"traversal", archive(t, with(entry{Name: "t/../../x", Body: "x"})), Options{}, "leaves the bundle"},
-		{"absolute", archive(t, with(entry{Name: "/etc/x", Body: "x"})), Options{}, "absolute path"},
-		{"symlink", archive(t, with(entry{Name: "t/infrastructure/l", Type: tar.TypeSymlink, Link: "/etc/passwd"})), Options{}, "is a link"},
-		{"hardlink", archive(t, with(entry{Name: "t/infrastructure/h", Type: tar.TypeLink, Link: "t/schema/schema.yaml"})), Options{}, "is a link"},
-		{"device", archive(t, with(entry{Name: "t/dev", Type: tar.TypeChar})), Options{}, "not a regular file"},
-		{"6 MB", big, Options{}, "5 MB"},
-		{"300 KB file", archive(t, with(entry{Name: "t/infrastructure/big.yaml", Body: strings.Repeat("x", 300<<10)})), Options{}, "big.yaml is 307200 bytes"},
-		{"11 template files", archive(t, eleven), Options{}, "11 template files"},
-		{"bomb", bomb.Bytes(), Options{}, "huge.yaml is 62914560 bytes"},
-		{"missing template file", archive(t, without("t/infrastructure/cloudformation.yaml")), Options{}, `"cloudformation.yaml" is not in the folder`},
-		{"no properties", archive(t, replace("t/schema/schema.yaml", "schema:\n  format:\n    openapi: \"3.0.0\"\n  environment_input_type: I\n  types:\n    I:\n      type: object\n")), Options{}, "at least one property"},
-		{"unknown engine", archive(t, replace("t/infrastructure/manifest.yaml", "infrastructure:\n  templates:\n    - file: cloudformation.yaml\n      rendering_engine: mustache\n")), Options{}, "not supported"},
-		{"customer managed with infrastructure", archive(t, good()), Options{CustomerManaged: true}, "only schema/"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(tc.raw, Environment, tc.opts)
-			var e *Error
-			if !errors.As(err, &e) || !strings.Contains(e.Message, tc.want) {
-				t.Errorf("err = %v; want *Error containing %q", err, tc.want)
+			// The digest ignores entry order and the wrapping folder, wrapped or not.
+			reversed := slices.Clone(files)
+			slices.Reverse(reversed)
+			dotted := make([]entry, len(files))
+			for i, f := range files {
+				dotted[i], dotted[i].Name = f, "./"+f.Name
+			}
+			for name, entries := range map[string][]entry{
+				"reversed, other folder": bundletest.Under("other-name", reversed),
+				"no wrapping folder":     files,
+				"./ prefixes":            dotted,
+			} {
+				again, err := Load(archive(t, entries), kind, Options{})
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+				} else if again.Digest != b.Digest {
+					t.Errorf("%s: digest %s, want %s", name, again.Digest, b.Digest)
+				}
+			}
+			changed := slices.Clone(files)
+			changed[0].Body += " "
+			if again, err := Load(archive(t, changed), kind, Options{}); err == nil && again.Digest == b.Digest {
+				t.Errorf("digest unchanged after %s changed", changed[0].Name)
 			}
 		})
 	}
-	pipelineSchema := strings.Replace(strings.Replace(schema, "environment_input_type", "service_input_type", 1), "  types:", "  pipeline_input_type: \"Input\"\n  types:", 1)
-	svc := []entry{{Name: "s/schema/schema.yaml", Body: pipelineSchema}, {Name: "s/instance_infrastructure/manifest.yaml", Body: cfnManifest},
-		{Name: "s/instance_infrastructure/cloudformation.yaml", Body: "x"}}
-	if _, err := Load(archive(t, svc), Service, Options{}); err == nil || !strings.Contains(err.Error(), "no pipeline_infrastructure/") {
-		t.Errorf("pipeline_input_type without pipeline folder: %v", err)
-	}
 }
 
-func TestCustomerManagedSchemaOnly(t *testing.T) {
-	b, err := Load(archive(t, []entry{{Name: "t/schema/schema.yaml", Body: schema}}), Environment, Options{CustomerManaged: true})
-	if err != nil || b.Infrastructure != nil {
-		t.Fatalf("schema-only bundle: %v", err)
-	}
-}
-
-func load(t *testing.T, s string) *Schema {
+// checkSection compares a loaded section with its folder on disk.
+func checkSection(t *testing.T, s *Section, dir string) {
 	t.Helper()
-	sc, err := parseSchema([]byte(s))
-	if err != nil {
-		t.Fatal(err)
+	want := folderFiles(t, dir)
+	if len(s.Files) != len(want) {
+		t.Errorf("%s: %d files, want %d", dir, len(s.Files), len(want))
 	}
-	return sc
-}
-
-func TestCheckCompatible(t *testing.T) {
-	prev := load(t, schema)
-	for _, tc := range []struct {
-		name, from, to string
-		ok             bool
-	}{
-		{"removed input", "        count:\n          type: number\n          minimum: 1\n          maximum: 10\n          default: 1\n", "", false},
-		{"newly required", "required: [name]", "required: [name, size]\n      x-note: size has a default", true},
-		{"newly required without default", "required: [name]", "required: [name, count2]\n      x-n: 1", false},
-		{"type changed", "          type: number\n          minimum: 1", "          type: integer\n          minimum: 1", false},
-		{"enum narrowed", "enum: [small, large]", "enum: [small]", false},
-		{"enum widened", "enum: [small, large]", "enum: [small, large, huge]", true},
-		{"maximum lowered", "maximum: 10", "maximum: 5", false},
-		{"optional input added", "        size:\n", "        extra:\n          type: string\n        size:\n", true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			text := strings.Replace(schema, tc.from, tc.to, 1)
-			if tc.name == "newly required without default" {
-				text = strings.Replace(text, "        size:\n", "        count2:\n          type: string\n        size:\n", 1)
-			}
-			err := CheckCompatible(prev, load(t, text))
-			if (err == nil) != tc.ok {
-				t.Errorf("compatible=%v, err %v", err == nil, err)
-			}
-		})
-	}
-}
-
-func TestValidateInputs(t *testing.T) {
-	s := load(t, schema)
-	for _, tc := range []struct {
-		inputs map[string]any
-		want   string
-	}{
-		{map[string]any{"name": "abc"}, ""},
-		{map[string]any{"name": "abc", "count": 3, "size": "large"}, ""},
-		{map[string]any{}, `input "name" is required`},
-		{map[string]any{"name": "ABC"}, `input "name"`},
-		{map[string]any{"name": "abc", "size": "medium"}, `input "size"`},
-		{map[string]any{"name": "abc", "count": 11}, `input "count"`},
-		{map[string]any{"name": "abc", "other": 1}, `input "other" is not defined`},
-	} {
-		err := s.ValidateInputs("Input", tc.inputs)
-		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("%v: err %v, want %q", tc.inputs, err, tc.want)
+	for name, body := range want {
+		if string(s.Files[name]) != string(body) {
+			t.Errorf("%s: file %s differs or is missing", dir, name)
 		}
 	}
-	props := s.Properties("Input")
-	if len(props) != 3 || props[0].Name != "count" || !props[0].HasDefault || props[1].Name != "name" || !props[1].Required {
-		t.Errorf("properties = %+v", props)
+	engine, language := sampleEngine(t, dir)
+	if len(s.Manifest.Templates) != 1 {
+		t.Fatalf("%s: %d templates, want 1", dir, len(s.Manifest.Templates))
+	}
+	tpl := s.Manifest.Templates[0]
+	if tpl.RenderingEngine != engine || tpl.TemplateLanguage != language {
+		t.Errorf("%s: engine %q language %q, want %q %q", dir, tpl.RenderingEngine, tpl.TemplateLanguage, engine, language)
+	}
+	switch engine {
+	case "jinja":
+		if !slices.Equal(tpl.Files, []string{"cloudformation.yaml"}) {
+			t.Errorf("%s: files %v", dir, tpl.Files)
+		}
+	case "hcl": // file: "*"
+		var all []string
+		for name := range want {
+			if name != "manifest.yaml" {
+				all = append(all, name)
+			}
+		}
+		sort.Strings(all)
+		if !slices.Equal(tpl.Files, all) {
+			t.Errorf("%s: files %v, want %v", dir, tpl.Files, all)
+		}
+	case "codebuild":
+		cb := tpl.CodeBuild
+		if cb == nil || cb.Image == "" || len(cb.Provision) == 0 || len(cb.Deprovision) == 0 || len(cb.Runtimes) == 0 {
+			t.Errorf("%s: codebuild settings incomplete: %+v", dir, cb)
+		}
+		if len(tpl.Files) != 0 {
+			t.Errorf("%s: codebuild template with files %v", dir, tpl.Files)
+		}
+	}
+}
+
+// TestSampleSpecsValidate runs each sample's example spec through its own schema: real
+// inputs, real defaults.
+func TestSampleSpecsValidate(t *testing.T) {
+	for _, dir := range sampleDirs(t) {
+		specPath := filepath.Join(filepath.Dir(dir), "spec", "spec.yaml")
+		text, err := os.ReadFile(specPath)
+		if err != nil {
+			continue // the codebuild samples carry proton-inputs.json instead
+		}
+		rel, _ := filepath.Rel(samples, specPath)
+		t.Run(rel, func(t *testing.T) {
+			b, err := Load(archive(t, bundletest.Dir(t, dir)), sampleKind(dir), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := b.Schema
+			if sampleKind(dir) == Environment {
+				spec, err := ParseEnvironmentSpec(string(text))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Inputs(s.EnvironmentInputType, spec.Inputs, nil); err != nil {
+					t.Error(err)
+				}
+				return
+			}
+			spec, err := ParseServiceSpec(string(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range spec.Instances {
+				if _, err := s.Inputs(s.ServiceInputType, in.Inputs, nil); err != nil {
+					t.Errorf("instance %s: %v", in.Name, err)
+				}
+			}
+			if s.PipelineInputType != "" {
+				if _, err := s.Inputs(s.PipelineInputType, spec.Pipeline, nil); err != nil {
+					t.Errorf("pipeline: %v", err)
+				}
+			}
+		})
 	}
 }
 
 func FuzzLoad(f *testing.F) {
 	f.Add(archive(f, good()), false)
 	f.Add(archive(f, with(entry{Name: "t/../x", Body: "x"})), true)
+	f.Add(archive(f, service(true)), false)
+	f.Add(archive(f, []entry{{Name: "t/schema/schema.yaml", Body: schema}, {Name: "t/infrastructure/manifest.yaml", Body: codebuildManifest}}), false)
 	f.Add([]byte{0x1f, 0x8b, 8, 0}, false)
 	f.Fuzz(func(t *testing.T, data []byte, customer bool) {
-		b, err := Load(data, Environment, Options{CustomerManaged: customer})
-		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) {
-				t.Fatalf("non-bundle error %T: %v", err, err)
+		for _, kind := range []Kind{Environment, Service} {
+			b, err := Load(data, kind, Options{CustomerManaged: customer})
+			if err != nil {
+				if _, ok := err.(*Error); !ok {
+					t.Fatalf("error of type %T, not *Error: %v", err, err)
+				}
+				continue
 			}
-			return
-		}
-		if b.Schema == nil || b.Digest == "" {
-			t.Fatalf("bundle without schema or digest")
+			if b.Schema == nil || len(b.Digest) != 64 || b.Kind != kind {
+				t.Fatalf("incomplete bundle: %+v", b)
+			}
+			if (b.Infrastructure == nil) != (kind == Environment && customer) {
+				t.Fatalf("infrastructure section present=%v for kind %v, customer managed %v", b.Infrastructure != nil, kind, customer)
+			}
 		}
 	})
 }
 
-// BenchmarkLoad checks the largest sample bundle (Terraform service: instance and pipeline).
+// BenchmarkLoad loads the largest sample bundle (Terraform service: instance and pipeline).
 func BenchmarkLoad(b *testing.B) {
 	dir := filepath.Join(samples, "terraform", "service-templates", "apprunner-svc", "v1")
 	if _, err := os.Stat(dir); err != nil {
@@ -288,4 +280,59 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// wantError asserts err is an *Error (not wrapped: callers type-switch on it) whose
+// message holds want.
+func wantError(t *testing.T, err error, want string) {
+	t.Helper()
+	e, ok := err.(*Error)
+	switch {
+	case err == nil:
+		t.Errorf("no error; want one containing %q", want)
+	case !ok:
+		var inner *Error
+		t.Errorf("error %T (*Error inside: %v): %v; want an *Error containing %q", err, errors.As(err, &inner), err, want)
+	case !strings.Contains(e.Message, want):
+		t.Errorf("error %q\n  does not contain %q", e.Message, want)
+	}
+}
+
+// FuzzSchema goes straight at the schema parser, which FuzzLoad seldom reaches through
+// gzip: no panics, only *Error, and every schema that loads is compatible with itself.
+func FuzzSchema(f *testing.F) {
+	f.Add(schema)
+	f.Add(serviceSchema(true))
+	f.Add(strings.Replace(schema, "        size:\n          type: string\n          enum: [small, large]\n          default: small\n", "        size:\n", 1))
+	f.Add(strings.Replace(schema, "          type: string\n", "          type: array\n          items:\n            allOf: [~]\n", 1))
+	if paths, _ := filepath.Glob(filepath.Join(samples, "*", "*-templates", "*", "v1", "schema", "schema.yaml")); len(paths) > 0 {
+		for _, p := range paths {
+			text, _ := os.ReadFile(p)
+			f.Add(string(text))
+		}
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		s, err := parseSchema([]byte(text))
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error of type %T, not *Error: %v", err, err)
+			}
+			return
+		}
+		for _, typ := range []string{s.EnvironmentInputType, s.ServiceInputType, s.PipelineInputType} {
+			if typ == "" {
+				continue
+			}
+			defaults := map[string]any{}
+			for _, p := range s.Properties(typ) {
+				if p.HasDefault {
+					defaults[p.Name] = p.Default
+				}
+			}
+			_ = s.ValidateInputs(typ, defaults)
+		}
+		if err := CheckCompatible(s, s); err != nil {
+			t.Fatalf("schema incompatible with itself: %v", err)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/openproton/openproton/internal/api/types"
@@ -148,16 +149,24 @@ func (s *Service) checkBundle(ctx context.Context, v *store.TemplateVersion) (*l
 				return nil, "", err
 			}
 			old, err := bundle.Load(raw, kind, opts)
-			if err != nil {
+			var stale *bundle.Error
+			switch {
+			case errors.As(err, &stale):
+				// The previous minor was accepted under older bundle rules; failing the new
+				// version for it (or retrying forever) would help nobody, so skip the check.
+				slog.WarnContext(ctx, "previous minor no longer loads; compatibility not checked",
+					"template", prev.TemplateName, "version", fmt.Sprintf("%d.%d", prev.Major, prev.Minor), "reason", stale.Message)
+			case err != nil:
 				return nil, "", fmt.Errorf("reload registered bundle %s:%d.%d: %w", prev.TemplateName, prev.Major, prev.Minor, err)
-			}
-			if err := bundle.CheckCompatible(old.Schema, b.Schema); err != nil {
-				var bad *bundle.Error
-				if !errors.As(err, &bad) {
-					return nil, "", err
+			default:
+				if err := bundle.CheckCompatible(old.Schema, b.Schema); err != nil {
+					var bad *bundle.Error
+					if !errors.As(err, &bad) {
+						return nil, "", err
+					}
+					return nil, fmt.Sprintf("minor version %d.%d is not backward compatible with %d.%d: %s; create a new major version for this change",
+						v.Major, v.Minor, prev.Major, prev.Minor, bad.Message), nil
 				}
-				return nil, fmt.Sprintf("minor version %d.%d is not backward compatible with %d.%d: %s; create a new major version for this change",
-					v.Major, v.Minor, prev.Major, prev.Minor, bad.Message), nil
 			}
 		}
 	}

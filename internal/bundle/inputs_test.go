@@ -1,0 +1,111 @@
+package bundle
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestValidateInputs(t *testing.T) {
+	s := load(t, schemaWith(t, "        count:\n", `        tags:
+          type: array
+          items:
+            type: string
+            maxLength: 5
+        whole:
+          type: integer
+        count:
+`))
+	for _, tc := range []struct {
+		name   string
+		inputs map[string]any
+		want   string // "" for valid
+	}{
+		{"required only", map[string]any{"name": "abc"}, ""},
+		{"all, YAML-typed", map[string]any{"name": "abc", "count": 3, "size": "large", "tags": []any{"a", "b"}, "whole": 7}, ""},
+		{"missing required", map[string]any{}, `input "name" is required`},
+		{"pattern", map[string]any{"name": "ABC"}, `input "name": string "ABC" does not match pattern "^[a-z]+$"`},
+		{"enum", map[string]any{"name": "abc", "size": "medium"}, `input "size": value is not one of the allowed values ["small","large"] (got "medium")`},
+		{"maximum", map[string]any{"name": "abc", "count": 11}, `input "count": number must be at most 10 (got 11)`},
+		{"minimum", map[string]any{"name": "abc", "count": 0.5}, `input "count": number must be at least 1 (got 0.5)`},
+		{"wrong type", map[string]any{"name": "abc", "count": "3"}, `input "count": value must be a number (got "3")`},
+		{"not whole", map[string]any{"name": "abc", "whole": 1.5}, `input "whole": value must be an integer (got 1.5)`},
+		{"list item", map[string]any{"name": "abc", "tags": []any{"ok", "too long"}}, `input "tags/1": maximum string length is 5 (got "too long")`},
+		{"unknown", map[string]any{"name": "abc", "other": 1}, `input "other" is not defined by the schema's Input`},
+		{"unknown reported first, by name", map[string]any{"zz": 1, "aa": 2}, `input "aa" is not defined`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.ValidateInputs("Input", tc.inputs)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("err %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("err %v\nwant %q", err, tc.want)
+			}
+		})
+	}
+	if err := s.ValidateInputs("Nope", nil); err == nil {
+		t.Errorf("unknown input type accepted")
+	}
+}
+
+func TestProperties(t *testing.T) {
+	s := load(t, schemaWith(t, "        count:\n", "        list:\n          type: array\n          items:\n            type: number\n          default: [1, 2.5]\n        count:\n"))
+	want := []Property{
+		{Name: "count", Type: "number", Default: 1, HasDefault: true},
+		{Name: "list", Type: "array", Default: []any{1, 2.5}, HasDefault: true},
+		{Name: "name", Type: "string", Required: true},
+		{Name: "size", Type: "string", Default: "small", HasDefault: true},
+	}
+	if got := s.Properties("Input"); !reflect.DeepEqual(got, want) {
+		t.Errorf("properties\n got %#v\nwant %#v", got, want)
+	}
+	if s.Properties("Nope") != nil {
+		t.Errorf("unknown type has properties")
+	}
+	// Defaults are copies: changing one does not change the schema.
+	s.Properties("Input")[1].Default.([]any)[0] = 99
+	if s.Properties("Input")[1].Default.([]any)[0] != 1 {
+		t.Errorf("a default changed through Properties")
+	}
+}
+
+func TestSchemaTolerance(t *testing.T) {
+	// Keywords Proton's docs use, examples of another type, and x- extensions all load.
+	s := load(t, schemaWith(t, "        count:\n", `        described:
+          title: "A title"
+          description: "Text"
+          type: string
+          example: 42
+          x-ui: wide
+          widget: slider
+          format: cidr
+          minLength: 1
+          maxLength: 200
+        count:
+`))
+	if err := s.ValidateInputs("Input", map[string]any{"name": "a", "described": "not a cidr"}); err != nil {
+		t.Errorf("unknown format should not be enforced: %v", err)
+	}
+}
+
+func TestSchemaAliases(t *testing.T) {
+	// YAML anchors let one type serve twice.
+	s := load(t, `schema:
+  format:
+    openapi: "3.0.0"
+  service_input_type: Svc
+  pipeline_input_type: Pipe
+  types:
+    Svc: &common
+      type: object
+      properties:
+        port:
+          type: number
+          default: 80
+    Pipe: *common
+`)
+	if got := s.Properties("Pipe"); len(got) != 1 || got[0].Name != "port" || got[0].Default != 80 {
+		t.Errorf("aliased type: %+v", got)
+	}
+}
