@@ -98,6 +98,33 @@ type Queries interface {
 	// TemplateVersionsRegistering lists versions still REGISTRATION_IN_PROGRESS, oldest first.
 	TemplateVersionsRegistering(ctx context.Context, limit int) ([]*TemplateVersion, error)
 
+	// Environments are unique by (account, name); Create returns ErrAlreadyExists, Update
+	// is versioned like templates, Get and Delete return ErrNotFound.
+	EnvironmentCreate(ctx context.Context, e *Environment) error
+	EnvironmentGet(ctx context.Context, accountID, name string) (*Environment, error)
+	EnvironmentUpdate(ctx context.Context, e *Environment) error
+	EnvironmentDelete(ctx context.Context, accountID, name string) error
+	// EnvironmentList pages by name, keeping environments of any of the given template
+	// majors (all when none are given).
+	EnvironmentList(ctx context.Context, accountID string, templates []TemplateRef, p Page) ([]*Environment, string, error)
+	EnvironmentCount(ctx context.Context, accountID string) (int, error)
+	// EnvironmentCountUsing counts environments deployed from a template version (minor < 0:
+	// any minor of the major).
+	EnvironmentCountUsing(ctx context.Context, accountID, templateName string, major, minor int) (int, error)
+
+	// Deployments are unique by id. DeploymentUpdate is versioned; DeploymentGet returns the
+	// record without its Log, DeploymentLog the log alone.
+	DeploymentCreate(ctx context.Context, d *Deployment) error
+	DeploymentGet(ctx context.Context, accountID, id string) (*Deployment, error)
+	DeploymentUpdate(ctx context.Context, d *Deployment) error
+	DeploymentDelete(ctx context.Context, accountID, id string) error
+	DeploymentLog(ctx context.Context, accountID, id string) ([]byte, error)
+	// DeploymentList pages newest first.
+	DeploymentList(ctx context.Context, accountID string, f DeploymentFilter, p Page) ([]*Deployment, string, error)
+	// DeploymentsOrphaned lists in-flight deployments whose runner's lease ran out before
+	// now (the replica running them stopped), oldest first.
+	DeploymentsOrphaned(ctx context.Context, now time.Time, limit int) ([]*Deployment, error)
+
 	// Idempotency records map a client token to the resource its first request made.
 	// IdempotencyPut returns ErrAlreadyExists when the token is taken.
 	IdempotencyPut(ctx context.Context, r *IdempotencyRecord) error
@@ -202,4 +229,98 @@ type IdempotencyRecord struct {
 	ParamsHash                  string
 	Resource                    string
 	CreatedAt                   time.Time
+}
+
+// Deployment statuses (Proton's DeploymentStatus).
+const (
+	StatusInProgress       = "IN_PROGRESS"
+	StatusSucceeded        = "SUCCEEDED"
+	StatusFailed           = "FAILED"
+	StatusCancelling       = "CANCELLING"
+	StatusCancelled        = "CANCELLED"
+	StatusDeleteInProgress = "DELETE_IN_PROGRESS"
+	StatusDeleteFailed     = "DELETE_FAILED"
+	StatusDeleteComplete   = "DELETE_COMPLETE"
+)
+
+// InFlight reports whether a deployment status is not final.
+func InFlight(status string) bool {
+	return status == StatusInProgress || status == StatusCancelling || status == StatusDeleteInProgress
+}
+
+// Output is one named output of a deployed resource.
+type Output struct {
+	Key   string `json:"key"`
+	Value string `json:"valueString"`
+}
+
+// Environment is a deployed (or deploying) environment. Its template version, spec and
+// outputs are those of its current deployment; a failed or cancelled update restores them
+// from the deployment's initial state.
+type Environment struct {
+	AccountID, Name, Description   string
+	TemplateName                   string
+	TemplateMajor, TemplateMinor   int
+	Spec                           string
+	Provisioning                   string // "" or CUSTOMER_MANAGED
+	ProtonServiceRoleArn           string
+	CodebuildRoleArn               string
+	ComponentRoleArn               string
+	EnvironmentAccountConnectionID string
+	EnvironmentAccountID           string
+	ProvisioningRepository         *RepositoryBranch
+	DeploymentStatus               string
+	DeploymentStatusMessage        string
+	LastAttemptedDeploymentID      string
+	LastSucceededDeploymentID      string
+	LastDeploymentAttemptedAt      time.Time
+	LastDeploymentSucceededAt      time.Time
+	Outputs                        []Output
+	CreatedAt                      time.Time
+	Version                        int64
+}
+
+// TemplateRef names one major version of a template, for list filters.
+type TemplateRef struct {
+	Name  string
+	Major int
+}
+
+// Deployment target types (Proton's DeploymentTargetResourceType).
+const (
+	TargetEnvironment     = "ENVIRONMENT"
+	TargetServicePipeline = "SERVICE_PIPELINE"
+	TargetServiceInstance = "SERVICE_INSTANCE"
+	TargetComponent       = "COMPONENT"
+)
+
+// Deployment is one attempt to bring a resource to a target state. The engine owns it while
+// it is in flight: Attempt counts runs (a run lost with its replica is started again) and
+// the lease says which replica runs it until when.
+type Deployment struct {
+	ID, AccountID                                                string
+	TargetType, TargetARN                                        string
+	TargetCreatedAt                                              time.Time
+	EnvironmentName, ServiceName, ServiceInstanceName, Component string
+	Action                                                       string // PROVISION | DEPROVISION
+	Status, StatusMessage                                        string
+	InitialState, TargetState                                    string // JSON of the API's DeploymentState
+	Outputs                                                      []Output
+	// Reported is what the resource's own commands told NotifyResourceDeploymentStatusChange
+	// while the deployment ran: a status ("" = none) and its message.
+	ReportedStatus, ReportedMessage string
+	// Log is the captured output, kept apart: DeploymentGet leaves it nil, DeploymentUpdate
+	// writes it only when not nil.
+	Log                                                  []byte
+	LastAttemptedDeploymentID, LastSucceededDeploymentID string
+	Attempt                                              int
+	LeaseOwner                                           string
+	LeaseExpiresAt                                       time.Time
+	CreatedAt, LastModifiedAt, CompletedAt               time.Time
+	Version                                              int64
+}
+
+// DeploymentFilter narrows ListDeployments; empty fields match everything.
+type DeploymentFilter struct {
+	EnvironmentName, ServiceName, ServiceInstanceName, ComponentName string
 }

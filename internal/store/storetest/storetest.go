@@ -43,6 +43,8 @@ func Exercise(t *testing.T, open Opener) {
 		{"Reopen", testReopen},
 		{"TemplateVersions", testTemplateVersions},
 		{"Idempotency", testIdempotency},
+		{"Environments", testEnvironments},
+		{"Deployments", testDeployments},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

@@ -1,0 +1,62 @@
+CREATE TABLE environments (
+    account_id                 TEXT COLLATE "C" NOT NULL,
+    name                       TEXT COLLATE "C" NOT NULL,
+    description                TEXT COLLATE "C" NOT NULL,
+    template_name              TEXT COLLATE "C" NOT NULL,
+    template_major             BIGINT NOT NULL,
+    template_minor             BIGINT NOT NULL,
+    spec                       TEXT COLLATE "C" NOT NULL,
+    provisioning               TEXT COLLATE "C" NOT NULL,
+    proton_service_role_arn    TEXT COLLATE "C" NOT NULL,
+    codebuild_role_arn         TEXT COLLATE "C" NOT NULL,
+    component_role_arn         TEXT COLLATE "C" NOT NULL,
+    account_connection_id      TEXT COLLATE "C" NOT NULL,
+    environment_account_id     TEXT COLLATE "C" NOT NULL,
+    provisioning_repository    TEXT COLLATE "C" NOT NULL,
+    deployment_status          TEXT COLLATE "C" NOT NULL,
+    deployment_status_message  TEXT COLLATE "C" NOT NULL,
+    last_attempted_deployment  TEXT COLLATE "C" NOT NULL,
+    last_succeeded_deployment  TEXT COLLATE "C" NOT NULL,
+    last_attempted_at          BIGINT NOT NULL,
+    last_succeeded_at          BIGINT NOT NULL,
+    outputs                    TEXT COLLATE "C" NOT NULL,
+    created_at                 BIGINT NOT NULL,
+    version                    BIGINT NOT NULL,
+    PRIMARY KEY (account_id, name)
+);
+CREATE INDEX environments_template ON environments (account_id, template_name, template_major, template_minor);
+
+CREATE TABLE deployments (
+    account_id            TEXT COLLATE "C" NOT NULL,
+    id                    TEXT COLLATE "C" NOT NULL,
+    sort_key              TEXT COLLATE "C" NOT NULL,
+    target_type           TEXT COLLATE "C" NOT NULL,
+    target_arn            TEXT COLLATE "C" NOT NULL,
+    target_created_at     BIGINT NOT NULL,
+    environment_name      TEXT COLLATE "C" NOT NULL,
+    service_name          TEXT COLLATE "C" NOT NULL,
+    service_instance_name TEXT COLLATE "C" NOT NULL,
+    component_name        TEXT COLLATE "C" NOT NULL,
+    action                TEXT COLLATE "C" NOT NULL,
+    status                TEXT COLLATE "C" NOT NULL,
+    status_message        TEXT COLLATE "C" NOT NULL,
+    initial_state         TEXT COLLATE "C" NOT NULL,
+    target_state          TEXT COLLATE "C" NOT NULL,
+    outputs               TEXT COLLATE "C" NOT NULL,
+    reported_status       TEXT COLLATE "C" NOT NULL,
+    reported_message      TEXT COLLATE "C" NOT NULL,
+    log                   BYTEA NOT NULL,
+    last_attempted_id     TEXT COLLATE "C" NOT NULL,
+    last_succeeded_id     TEXT COLLATE "C" NOT NULL,
+    attempt               BIGINT NOT NULL,
+    lease_owner           TEXT COLLATE "C" NOT NULL,
+    lease_expires_at      BIGINT NOT NULL,
+    created_at            BIGINT NOT NULL,
+    last_modified_at      BIGINT NOT NULL,
+    completed_at          BIGINT NOT NULL,
+    version               BIGINT NOT NULL,
+    PRIMARY KEY (account_id, id)
+);
+CREATE UNIQUE INDEX deployments_order ON deployments (account_id, sort_key);
+CREATE INDEX deployments_environment ON deployments (account_id, environment_name, sort_key);
+CREATE INDEX deployments_leases ON deployments (lease_expires_at) WHERE lease_owner <> '';

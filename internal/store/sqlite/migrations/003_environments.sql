@@ -1,0 +1,62 @@
+CREATE TABLE environments (
+    account_id                 TEXT NOT NULL,
+    name                       TEXT NOT NULL,
+    description                TEXT NOT NULL,
+    template_name              TEXT NOT NULL,
+    template_major             INTEGER NOT NULL,
+    template_minor             INTEGER NOT NULL,
+    spec                       TEXT NOT NULL,
+    provisioning               TEXT NOT NULL,
+    proton_service_role_arn    TEXT NOT NULL,
+    codebuild_role_arn         TEXT NOT NULL,
+    component_role_arn         TEXT NOT NULL,
+    account_connection_id      TEXT NOT NULL,
+    environment_account_id     TEXT NOT NULL,
+    provisioning_repository    TEXT NOT NULL,
+    deployment_status          TEXT NOT NULL,
+    deployment_status_message  TEXT NOT NULL,
+    last_attempted_deployment  TEXT NOT NULL,
+    last_succeeded_deployment  TEXT NOT NULL,
+    last_attempted_at          INTEGER NOT NULL,
+    last_succeeded_at          INTEGER NOT NULL,
+    outputs                    TEXT NOT NULL,
+    created_at                 INTEGER NOT NULL,
+    version                    INTEGER NOT NULL,
+    PRIMARY KEY (account_id, name)
+);
+CREATE INDEX environments_template ON environments (account_id, template_name, template_major, template_minor);
+
+CREATE TABLE deployments (
+    account_id            TEXT NOT NULL,
+    id                    TEXT NOT NULL,
+    sort_key              TEXT NOT NULL,
+    target_type           TEXT NOT NULL,
+    target_arn            TEXT NOT NULL,
+    target_created_at     INTEGER NOT NULL,
+    environment_name      TEXT NOT NULL,
+    service_name          TEXT NOT NULL,
+    service_instance_name TEXT NOT NULL,
+    component_name        TEXT NOT NULL,
+    action                TEXT NOT NULL,
+    status                TEXT NOT NULL,
+    status_message        TEXT NOT NULL,
+    initial_state         TEXT NOT NULL,
+    target_state          TEXT NOT NULL,
+    outputs               TEXT NOT NULL,
+    reported_status       TEXT NOT NULL,
+    reported_message      TEXT NOT NULL,
+    log                   BLOB NOT NULL,
+    last_attempted_id     TEXT NOT NULL,
+    last_succeeded_id     TEXT NOT NULL,
+    attempt               INTEGER NOT NULL,
+    lease_owner           TEXT NOT NULL,
+    lease_expires_at      INTEGER NOT NULL,
+    created_at            INTEGER NOT NULL,
+    last_modified_at      INTEGER NOT NULL,
+    completed_at          INTEGER NOT NULL,
+    version               INTEGER NOT NULL,
+    PRIMARY KEY (account_id, id)
+);
+CREATE UNIQUE INDEX deployments_order ON deployments (account_id, sort_key);
+CREATE INDEX deployments_environment ON deployments (account_id, environment_name, sort_key);
+CREATE INDEX deployments_leases ON deployments (lease_expires_at) WHERE lease_owner <> '';
