@@ -35,6 +35,12 @@ func NotImplemented(op string) *ProtocolError {
 		Message: "openproton does not implement " + op + " yet; see the operation status table in the README"}
 }
 
+// NotImplementedf refuses a part of an operation (a parameter, a kind of template) that
+// openproton has not built yet.
+func NotImplementedf(format string, a ...any) *ProtocolError {
+	return &ProtocolError{Code: "NotImplementedException", Status: 501, Message: "openproton does not implement " + fmt.Sprintf(format, a...)}
+}
+
 // Constructors for the modelled errors, so service code reads as the semantics it states.
 func Validationf(format string, a ...any) error {
 	return &types.ValidationException{Message: fmt.Sprintf(format, a...)}

@@ -14,9 +14,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/openproton/openproton/internal/auth"
 	"github.com/openproton/openproton/internal/bucket"
 	"github.com/openproton/openproton/internal/config"
+	"github.com/openproton/openproton/internal/engine"
+	"github.com/openproton/openproton/internal/provision"
+	"github.com/openproton/openproton/internal/provision/local"
 	"github.com/openproton/openproton/internal/server"
 	"github.com/openproton/openproton/internal/service"
 	"github.com/openproton/openproton/internal/store"
@@ -38,6 +43,7 @@ type Server struct {
 	listener net.Listener
 	served   chan error
 	newConns sync.Map // net.Conn → struct{}: accepted connections that have not sent a request yet
+	queue    engine.Queue
 	stopWork context.CancelFunc
 	workers  sync.WaitGroup
 	// CredentialsWritten is the path of the credentials file written on this start, if any.
@@ -49,6 +55,7 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.WithDefaults()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -82,18 +89,41 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 		s.bundles = s.buckets
 		bucketAPI = s.buckets.Handler(s3Authenticator(keyring))
 	}
-	svc, err := service.New(ctx, service.Options{Store: s.store, Bundles: s.bundles, Region: cfg.Region, Logger: logger})
+	jobKey, err := s.store.SecretGetOrCreate(ctx, "deployment-credential-key", randomKey)
+	if err != nil {
+		return nil, fmt.Errorf("load deployment credential key: %w", err)
+	}
+	jobKeys := auth.NewJobKeys(jobKey)
+	runner := s.newRunner(cfg, jobKeys)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, runner)
+	if s.queue, err = engine.New(ctx, s.store, engine.Config{Workers: workers, MaxWorkers: cfg.DeploymentWorkers,
+		RescueAfter: cfg.DeploymentTimeout + time.Minute, Logger: logger}); err != nil {
+		return nil, err
+	}
+	runner.Queue = s.queue
+	svc, err := service.New(ctx, service.Options{Store: s.store, Bundles: s.bundles, Region: cfg.Region, Logger: logger, Queue: s.queue})
 	if err != nil {
 		return nil, err
 	}
+	var override provision.Provisioner
+	if cfg.Provisioner == "noop" {
+		override = provision.Noop
+	}
+	runner.Resources = svc.Deployer(&local.Provisioner{WorkRoot: cfg.DeploymentWorkRoot}, override)
+
 	// Background work lives until Shutdown.
 	workCtx, stopWork := context.WithCancel(context.Background())
 	s.stopWork = stopWork
 	s.workers.Go(func() { svc.RunRegistrar(workCtx) })
+	if err := s.queue.Start(workCtx); err != nil {
+		return nil, fmt.Errorf("start deployment queue: %w", err)
+	}
+	s.workers.Go(func() { runner.Reap(workCtx, cfg.DeploymentLease/3) })
 
 	s.handler = server.New(server.Options{
 		Service:      svc,
-		Authenticate: protonAuthenticator(keyring, cfg.Region),
+		Authenticate: protonAuthenticator(keyring, jobKeys, s.store, cfg.Region),
 		Buckets:      bucketAPI,
 		Logger:       logger,
 	})
@@ -154,6 +184,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) closeResources() error {
+	if s.queue != nil {
+		// Let running deployments finish briefly; then cancel them. A cancelled run hands
+		// its deployment on (another replica, or this one after restart, resumes it).
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if err := s.queue.Stop(ctx); err != nil {
+			stopCtx, stopCancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = s.queue.StopAndCancel(stopCtx)
+			stopCancel()
+		}
+		cancel()
+	}
 	if s.stopWork != nil {
 		s.stopWork()
 		s.workers.Wait()

@@ -5,16 +5,32 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/openproton/openproton/internal/api"
 	"github.com/openproton/openproton/internal/auth"
 	"github.com/openproton/openproton/internal/bucket"
 	"github.com/openproton/openproton/internal/server"
 	"github.com/openproton/openproton/internal/sigv4"
+	"github.com/openproton/openproton/internal/store"
 )
 
 // keyringCredentials lets the SigV4 verifier look secrets up in the keyring.
 type keyringCredentials struct{ keys *auth.Keyring }
+
+// protonCredentials also knows deployments' own credentials, which only the Proton API
+// takes.
+type protonCredentials struct {
+	keyringCredentials
+	jobs *auth.JobKeys
+}
+
+func (p protonCredentials) SecretFor(ctx context.Context, id string) (string, error) {
+	if _, _, ok := p.jobs.Parse(id, time.Now()); ok {
+		return p.jobs.Secret(id), nil
+	}
+	return p.keyringCredentials.SecretFor(ctx, id)
+}
 
 func (k keyringCredentials) SecretFor(ctx context.Context, id string) (string, error) {
 	key, err := k.keys.Lookup(ctx, id)
@@ -29,8 +45,8 @@ func (k keyringCredentials) SecretFor(ctx context.Context, id string) (string, e
 
 // protonAuthenticator verifies Proton requests and maps failures to the codes AWS's JSON
 // services answer with.
-func protonAuthenticator(keys *auth.Keyring, region string) server.Authenticator {
-	v := &sigv4.Verifier{Credentials: keyringCredentials{keys}, Service: "proton"}
+func protonAuthenticator(keys *auth.Keyring, jobs *auth.JobKeys, st store.Store, region string) server.Authenticator {
+	v := &sigv4.Verifier{Credentials: protonCredentials{keyringCredentials{keys}, jobs}, Service: "proton"}
 	return func(r *http.Request, body []byte) (auth.Caller, error) {
 		res, err := v.Verify(r, body)
 		if err != nil {
@@ -39,6 +55,15 @@ func protonAuthenticator(keys *auth.Keyring, region string) server.Authenticator
 		if res.Region != region {
 			return auth.Caller{}, &api.ProtocolError{Code: "InvalidSignatureException", Status: http.StatusForbidden,
 				Message: "Credential should be scoped to a valid region, not '" + res.Region + "'. This server serves " + region + "."}
+		}
+		if account, deployment, ok := jobs.Parse(res.AccessKeyID, time.Now()); ok {
+			// A deployment's credential is good only while its deployment runs.
+			d, err := st.DeploymentGet(r.Context(), account, deployment)
+			if err != nil || !store.InFlight(d.Status) {
+				return auth.Caller{}, &api.ProtocolError{Code: "UnrecognizedClientException", Status: http.StatusForbidden,
+					Message: "The security token included in the request is invalid: its deployment is no longer running."}
+			}
+			return auth.Caller{AccountID: account, Role: auth.RoleDeployment, AccessKeyID: res.AccessKeyID, DeploymentID: deployment}, nil
 		}
 		key, err := keys.Lookup(r.Context(), res.AccessKeyID)
 		if err != nil {

@@ -21,6 +21,9 @@ const (
 	RoleDeveloper Role = "developer"
 	// RoleReadOnly may call only read operations.
 	RoleReadOnly Role = "readonly"
+	// RoleDeployment is a running deployment's own credential (see JobKeys): it may only
+	// report on that deployment's resource.
+	RoleDeployment Role = "deployment"
 )
 
 // ParseRole checks a role name.
@@ -54,6 +57,8 @@ func (r Role) Allows(op *api.Operation) bool {
 		return op.ReadOnly || developerWrites[op.Name]
 	case RoleReadOnly:
 		return op.ReadOnly
+	case RoleDeployment:
+		return op.Name == "NotifyResourceDeploymentStatusChange"
 	}
 	return false
 }
@@ -63,6 +68,8 @@ type Caller struct {
 	AccountID   string
 	Role        Role
 	AccessKeyID string
+	// DeploymentID is set for RoleDeployment: the deployment the credential belongs to.
+	DeploymentID string
 }
 
 type callerKey struct{}

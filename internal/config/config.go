@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -21,6 +23,15 @@ type Server struct {
 	AccountID   string
 	S3Endpoint  string // "" = the embedded bucket API; otherwise an external S3-compatible endpoint
 	LogLevel    string
+	PublicURL   string // how deployment commands reach this server; "" = derived from Listen
+
+	// Deployments.
+	// Zero values take the flags' defaults.
+	Provisioner        string        // local (run CodeBuild-style commands) or noop (tests, benchmarks)
+	DeploymentWorkers  int           // deployments this replica runs at once
+	DeploymentTimeout  time.Duration // a deployment still running after this fails
+	DeploymentLease    time.Duration // a deployment whose replica stopped resumes elsewhere after this
+	DeploymentWorkRoot string        // where deployments' private working dirs are made ("" = system temp dir)
 
 	// Root key of the default account (OPENPROTON_ROOT_ACCESS_KEY_ID / _SECRET_ACCESS_KEY);
 	// environment only, never flags, so it stays out of process listings.
@@ -60,6 +71,28 @@ func (c *Server) Bind(fs *pflag.FlagSet) {
 	str(&c.AccountID, "account-id", "000000000000", "account id of the default account")
 	str(&c.S3Endpoint, "s3-endpoint", "", "external S3-compatible endpoint to read template bundles from instead of the embedded bucket API")
 	str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	str(&c.PublicURL, "public-url", "", "URL deployment commands call this server at (default: http:// and the listen address)")
+	str(&c.Provisioner, "provisioner", "local", "local runs CodeBuild-style provisioning commands on this machine; noop succeeds without running anything (tests, benchmarks)")
+	str(&c.DeploymentWorkRoot, "deployment-work-root", "", "directory for deployments' private working directories (default: the system temp dir)")
+	num := func(p *int, name string, def int, usage string) {
+		if v, ok := os.LookupEnv(envName(name)); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				def = n
+			}
+		}
+		fs.IntVar(p, name, def, usage+" (env "+envName(name)+")")
+	}
+	dur := func(p *time.Duration, name string, def time.Duration, usage string) {
+		if v, ok := os.LookupEnv(envName(name)); ok {
+			if d, err := time.ParseDuration(v); err == nil {
+				def = d
+			}
+		}
+		fs.DurationVar(p, name, def, usage+" (env "+envName(name)+")")
+	}
+	num(&c.DeploymentWorkers, "deployment-workers", 10, "deployments this replica runs at once")
+	dur(&c.DeploymentTimeout, "deployment-timeout", time.Hour, "how long a deployment may run before it fails")
+	dur(&c.DeploymentLease, "deployment-lease", 15*time.Second, "how soon a deployment whose replica stopped is resumed by another (or after a restart)")
 	c.RootAccessKeyID = os.Getenv("OPENPROTON_ROOT_ACCESS_KEY_ID")
 	c.RootSecretAccessKey = os.Getenv("OPENPROTON_ROOT_SECRET_ACCESS_KEY")
 }
@@ -68,6 +101,23 @@ var (
 	accountPattern = regexp.MustCompile(`^\d{12}$`)
 	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 )
+
+// WithDefaults fills zero settings with the flags' defaults.
+func (c Server) WithDefaults() Server {
+	if c.Provisioner == "" {
+		c.Provisioner = "local"
+	}
+	if c.DeploymentWorkers == 0 {
+		c.DeploymentWorkers = 10
+	}
+	if c.DeploymentTimeout == 0 {
+		c.DeploymentTimeout = time.Hour
+	}
+	if c.DeploymentLease == 0 {
+		c.DeploymentLease = 15 * time.Second
+	}
+	return c
+}
 
 // Validate reports the first bad setting, naming it.
 func (c *Server) Validate() error {
@@ -79,6 +129,18 @@ func (c *Server) Validate() error {
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fmt.Errorf("--database: only postgres:// URLs are supported (leave it empty for embedded SQLite)")
+	}
+	if c.Provisioner != "" && c.Provisioner != "local" && c.Provisioner != "noop" {
+		return fmt.Errorf("--provisioner %q: must be local or noop", c.Provisioner)
+	}
+	if c.DeploymentWorkers < 0 {
+		return fmt.Errorf("--deployment-workers must be at least 1")
+	}
+	if c.DeploymentTimeout != 0 && c.DeploymentTimeout < time.Second {
+		return fmt.Errorf("--deployment-timeout must be at least 1s")
+	}
+	if c.DeploymentLease != 0 && c.DeploymentLease < 3*time.Second {
+		return fmt.Errorf("--deployment-lease must be at least 3s")
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir must not be empty")

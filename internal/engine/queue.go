@@ -30,6 +30,8 @@ type Queue interface {
 	// Start begins working jobs; Stop waits for running ones (until ctx ends).
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
+	// StopAndCancel cancels running jobs' contexts and waits for them to return.
+	StopAndCancel(ctx context.Context) error
 }
 
 // Config tunes the queue.
@@ -108,6 +110,9 @@ func (q *riverQueue[TTx]) EnqueueTx(ctx context.Context, sq store.Queries, args 
 
 func (q *riverQueue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }
 func (q *riverQueue[TTx]) Stop(ctx context.Context) error  { return q.client.Stop(ctx) }
+func (q *riverQueue[TTx]) StopAndCancel(ctx context.Context) error {
+	return q.client.StopAndCancel(ctx)
+}
 
 // quiet passes River's logs on at warning level and above: its info logs narrate routine
 // leadership and maintenance.

@@ -25,6 +25,8 @@ type Job struct {
 	Files        map[string][]byte // the template's infrastructure folder, by relative path
 	Inputs       []byte            // proton-inputs.json: the deployment's parameter namespace
 	Env          map[string]string // extra environment: the job's scoped credential, endpoints
+	Commands     []string          // the action's commands (CodeBuild-style templates)
+	CommandEnv   map[string]string // the manifest's environment variables for them
 	Timeout      time.Duration     // 0 = DefaultTimeout
 }
 
@@ -41,3 +43,13 @@ type Result struct {
 type Provisioner interface {
 	Run(ctx context.Context, job *Job) (*Result, error)
 }
+
+// Func adapts a function to the Provisioner interface.
+type Func func(ctx context.Context, job *Job) (*Result, error)
+
+func (f Func) Run(ctx context.Context, job *Job) (*Result, error) { return f(ctx, job) }
+
+// Noop succeeds at once without doing anything: for tests and for measuring the engine.
+var Noop Provisioner = Func(func(ctx context.Context, job *Job) (*Result, error) {
+	return &Result{Log: []byte("noop provisioner: nothing to do\n")}, ctx.Err()
+})

@@ -13,6 +13,7 @@ import (
 	"github.com/openproton/openproton/internal/api"
 	"github.com/openproton/openproton/internal/auth"
 	"github.com/openproton/openproton/internal/bucket"
+	"github.com/openproton/openproton/internal/engine"
 	"github.com/openproton/openproton/internal/pagetoken"
 	"github.com/openproton/openproton/internal/store"
 )
@@ -28,6 +29,9 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	kick    chan struct{} // wakes the registrar
+
+	queue       engine.Queue // where deployments' jobs go
+	bundleCache bundleCache
 }
 
 var _ api.Service = (*Service)(nil)
@@ -39,6 +43,8 @@ type Options struct {
 	Region  string
 	Now     func() time.Time // nil = time.Now
 	Logger  *slog.Logger
+	// Queue takes deployment jobs; deployments are refused without one.
+	Queue engine.Queue
 }
 
 // New builds the service, loading the pagination key all replicas share.
@@ -62,7 +68,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.Logger = slog.Default()
 	}
 	return &Service{store: o.Store, bundles: o.Bundles, region: o.Region, tokens: tokens, now: o.Now, log: o.Logger,
-		kick: make(chan struct{}, 1)}, nil
+		kick: make(chan struct{}, 1), queue: o.Queue}, nil
 }
 
 // caller returns the authenticated caller; the server always sets one.

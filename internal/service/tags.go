@@ -58,6 +58,11 @@ func (s *Service) resourceExists(ctx context.Context, q store.Queries, accountID
 		} else {
 			_, err = q.ServiceTemplateGet(ctx, accountID, name)
 		}
+	case "environment":
+		if strings.Contains(p.Path, "/") {
+			return false, nil
+		}
+		_, err = q.EnvironmentGet(ctx, accountID, p.Path)
 	default:
 		return false, nil
 	}

@@ -395,6 +395,15 @@ func (s *Service) deleteVersion(ctx context.Context, k templateKind, accountID, 
 				}
 			}
 		}
+		if k == envKind {
+			n, err := q.EnvironmentCountUsing(ctx, accountID, name, v.Major, v.Minor)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return api.Conflictf("%s:%d.%d is in use by %d environment(s); move them to another version first", name, v.Major, v.Minor, n)
+			}
+		}
 		if err := q.TemplateVersionDelete(ctx, key); err != nil {
 			return err
 		}

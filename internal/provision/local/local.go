@@ -24,8 +24,8 @@ import (
 type Provisioner struct {
 	// WorkRoot is where job directories are made ("" = the system temp dir).
 	WorkRoot string
-	// Commands returns the commands for a job's action (from the bundle's manifest) and the
-	// manifest's environment variables.
+	// Commands, when set, returns the commands for a job's action and their environment
+	// variables; otherwise the job's own Commands and CommandEnv run.
 	Commands func(job *provision.Job) (commands []string, env map[string]string, err error)
 	// MaxLog bounds the captured output kept per job (0 = DefaultMaxLog).
 	MaxLog int
@@ -42,9 +42,12 @@ const safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 // Run runs the job's commands in a fresh private directory and reads the outputs they
 // leave in proton-outputs.json.
 func (p *Provisioner) Run(ctx context.Context, job *provision.Job) (*provision.Result, error) {
-	commands, manifestEnv, err := p.Commands(job)
-	if err != nil {
-		return nil, err
+	commands, manifestEnv := job.Commands, job.CommandEnv
+	if p.Commands != nil {
+		var err error
+		if commands, manifestEnv, err = p.Commands(job); err != nil {
+			return nil, err
+		}
 	}
 	dir, err := os.MkdirTemp(p.WorkRoot, "openproton-job-")
 	if err != nil {

@@ -1,0 +1,179 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/openproton/openproton/internal/api/types"
+	"github.com/openproton/openproton/internal/bundle"
+	"github.com/openproton/openproton/internal/deploy"
+	"github.com/openproton/openproton/internal/provision"
+	"github.com/openproton/openproton/internal/store"
+)
+
+// Deployer is what deployments mean for openproton's resources: the deploy runner calls it
+// to build a deployment's job and to apply its outcome.
+type Deployer struct {
+	s *Service
+	// Provisioner runs CodeBuild-style jobs (the local provisioner by default).
+	Provisioner provision.Provisioner
+	// Override, when set, runs every deployment instead (tests and benchmarks use
+	// provision.Noop).
+	Override provision.Provisioner
+}
+
+var _ deploy.Resources = (*Deployer)(nil)
+
+// Deployer returns the service's deployer.
+func (s *Service) Deployer(local, override provision.Provisioner) *Deployer {
+	return &Deployer{s: s, Provisioner: local, Override: override}
+}
+
+func (dp *Deployer) Prepare(ctx context.Context, d *store.Deployment) (provision.Provisioner, *provision.Job, error) {
+	if d.TargetType != store.TargetEnvironment {
+		return nil, nil, deploy.Failf("deployments of %s resources are not implemented yet", d.TargetType)
+	}
+	return dp.prepareEnvironment(ctx, d)
+}
+
+// stateOf reads the environment state a deployment works towards: its target, or for a
+// deletion the state being removed.
+func stateOf(d *store.Deployment) (*types.EnvironmentState, error) {
+	raw := d.TargetState
+	if d.Action == actionDeprovision {
+		raw = d.InitialState
+	}
+	var st types.DeploymentState
+	if err := json.Unmarshal([]byte(raw), &st); err != nil || st.Environment == nil {
+		return nil, fmt.Errorf("deployment %s has no environment state", d.ID)
+	}
+	return st.Environment, nil
+}
+
+func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment) (provision.Provisioner, *provision.Job, error) {
+	s := dp.s
+	st, err := stateOf(d)
+	if err != nil {
+		return nil, nil, deploy.Failf("%v", err)
+	}
+	major, _ := strconv.Atoi(st.TemplateMajorVersion)
+	minor, _ := strconv.Atoi(st.TemplateMinorVersion)
+	t, err := s.store.EnvironmentTemplateGet(ctx, d.AccountID, st.TemplateName)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, deploy.Failf("environment template %s no longer exists", st.TemplateName)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := s.store.TemplateVersionGet(ctx, store.VersionKey{AccountID: d.AccountID, TemplateType: store.EnvironmentTemplateType,
+		TemplateName: st.TemplateName, Major: major, Minor: minor})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, deploy.Failf("environment template version %s:%d.%d no longer exists", st.TemplateName, major, minor)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := s.bundleCache.load(ctx, s.store, v, bundle.Environment, bundle.Options{CustomerManaged: t.Provisioning == string(types.ProvisioningCustomerManaged)})
+	if err != nil {
+		return nil, nil, deploy.Failf("%v", err)
+	}
+	inputs, err := envInputs(b, st.Spec, nil)
+	if err != nil {
+		return nil, nil, deploy.Failf("%v", err)
+	}
+	// Proton's parameter namespace for an environment, as CodeBuild provisioning passes it.
+	namespace, err := json.Marshal(map[string]any{"environment": map[string]any{"name": d.EnvironmentName, "inputs": inputs}})
+	if err != nil {
+		return nil, nil, deploy.Failf("inputs: %v", err)
+	}
+	job := &provision.Job{Region: s.region, Inputs: namespace}
+	if dp.Override != nil {
+		return dp.Override, job, nil
+	}
+	if b.Infrastructure == nil {
+		// CUSTOMER_MANAGED: the infrastructure exists already; its spec states the outputs.
+		return customerManaged(inputs), job, nil
+	}
+	tmpl := b.Infrastructure.Manifest.Templates[0]
+	if tmpl.RenderingEngine != "codebuild" || tmpl.CodeBuild == nil {
+		return nil, nil, deploy.Failf("provisioning %s/%s templates is not implemented yet", tmpl.RenderingEngine, tmpl.TemplateLanguage)
+	}
+	job.Files = b.Infrastructure.Files
+	job.Commands = tmpl.CodeBuild.Provision
+	if d.Action == actionDeprovision {
+		job.Commands = tmpl.CodeBuild.Deprovision
+	}
+	job.CommandEnv = codeBuildVariables(tmpl.CodeBuild.Env)
+	return dp.Provisioner, job, nil
+}
+
+// codeBuildVariables are the manifest's env.variables, as CodeBuild sets them. Secrets
+// Manager and parameter-store references need AWS and are not resolved.
+func codeBuildVariables(env map[string]any) map[string]string {
+	vars, _ := env["variables"].(map[string]any)
+	out := make(map[string]string, len(vars))
+	for k, v := range vars {
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// customerManaged "deploys" a CUSTOMER_MANAGED environment: its inputs are the outputs of
+// infrastructure provisioned elsewhere.
+func customerManaged(inputs map[string]any) provision.Provisioner {
+	return provision.Func(func(ctx context.Context, job *provision.Job) (*provision.Result, error) {
+		res := &provision.Result{Log: []byte("CUSTOMER_MANAGED environment: outputs taken from the spec\n")}
+		if job.Action == provision.Deprovision {
+			return res, nil
+		}
+		res.Outputs = map[string]string{}
+		for k, v := range inputs {
+			if s, ok := v.(string); ok {
+				res.Outputs[k] = s
+				continue
+			}
+			b, _ := json.Marshal(v)
+			res.Outputs[k] = string(b)
+		}
+		return res, nil
+	})
+}
+
+func (dp *Deployer) Finish(ctx context.Context, q store.Queries, d *store.Deployment) error {
+	if d.TargetType != store.TargetEnvironment {
+		return nil
+	}
+	e, err := q.EnvironmentGet(ctx, d.AccountID, d.EnvironmentName)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if e.LastAttemptedDeploymentID != d.ID {
+		return nil // a later deployment owns the environment now
+	}
+	e.DeploymentStatus, e.DeploymentStatusMessage = d.Status, d.StatusMessage
+	switch d.Status {
+	case store.StatusSucceeded:
+		e.LastSucceededDeploymentID, e.LastDeploymentSucceededAt, e.Outputs = d.ID, d.CompletedAt, d.Outputs
+	case store.StatusFailed, store.StatusCancelled:
+		// An update that did not complete leaves the environment as its last successful
+		// deployment left it.
+		var initial types.DeploymentState
+		if d.InitialState != "" && json.Unmarshal([]byte(d.InitialState), &initial) == nil && initial.Environment != nil {
+			e.Spec = initial.Environment.Spec
+			e.TemplateMajor, _ = strconv.Atoi(initial.Environment.TemplateMajorVersion)
+			e.TemplateMinor, _ = strconv.Atoi(initial.Environment.TemplateMinorVersion)
+		}
+	case store.StatusDeleteComplete:
+		if err := q.EnvironmentDelete(ctx, e.AccountID, e.Name); err != nil {
+			return err
+		}
+		return q.TagsDeleteAll(ctx, e.AccountID, d.TargetARN)
+	}
+	return q.EnvironmentUpdate(ctx, e)
+}

@@ -1,0 +1,216 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/openproton/openproton/internal/api"
+	"github.com/openproton/openproton/internal/api/types"
+	"github.com/openproton/openproton/internal/auth"
+	"github.com/openproton/openproton/internal/store"
+)
+
+// Deployments: the history of every resource's deployments, and the channel through which a
+// running deployment reports back (NotifyResourceDeploymentStatusChange).
+
+func (s *Service) deploymentARN(accountID, id string) string { return s.arn(accountID, "deployment/"+id) }
+
+func (s *Service) deploymentOut(d *store.Deployment) *types.Deployment {
+	out := &types.Deployment{
+		Id: d.ID, Arn: s.deploymentARN(d.AccountID, d.ID), TargetArn: d.TargetARN,
+		TargetResourceCreatedAt: types.TimeOf(d.TargetCreatedAt), TargetResourceType: types.DeploymentTargetResourceType(d.TargetType),
+		EnvironmentName: d.EnvironmentName, ServiceName: d.ServiceName, ServiceInstanceName: d.ServiceInstanceName,
+		ComponentName: d.Component, DeploymentStatus: types.DeploymentStatus(d.Status), DeploymentStatusMessage: d.StatusMessage,
+		CreatedAt: types.TimeOf(d.CreatedAt), LastModifiedAt: types.TimeOf(d.LastModifiedAt),
+		LastAttemptedDeploymentId: d.LastAttemptedDeploymentID, LastSucceededDeploymentId: d.LastSucceededDeploymentID,
+		InitialState: unmarshalState(d.InitialState), TargetState: unmarshalState(d.TargetState),
+	}
+	if !d.CompletedAt.IsZero() {
+		out.CompletedAt = types.TimeOf(d.CompletedAt)
+	}
+	return out
+}
+
+func unmarshalState(raw string) *types.DeploymentState {
+	if raw == "" {
+		return nil
+	}
+	var st types.DeploymentState
+	if json.Unmarshal([]byte(raw), &st) != nil {
+		return nil
+	}
+	return &st
+}
+
+func (s *Service) deploymentSummaryOut(d *store.Deployment) types.DeploymentSummary {
+	o := s.deploymentOut(d)
+	return types.DeploymentSummary{
+		Id: o.Id, Arn: o.Arn, TargetArn: o.TargetArn, TargetResourceCreatedAt: o.TargetResourceCreatedAt,
+		TargetResourceType: o.TargetResourceType, CreatedAt: o.CreatedAt, LastModifiedAt: o.LastModifiedAt,
+		CompletedAt: o.CompletedAt, EnvironmentName: o.EnvironmentName, ServiceName: o.ServiceName,
+		ServiceInstanceName: o.ServiceInstanceName, ComponentName: o.ComponentName,
+		LastAttemptedDeploymentId: o.LastAttemptedDeploymentId, LastSucceededDeploymentId: o.LastSucceededDeploymentId,
+		DeploymentStatus: o.DeploymentStatus,
+	}
+}
+
+func (s *Service) GetDeployment(ctx context.Context, in *types.GetDeploymentInput) (*types.GetDeploymentOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.store.DeploymentGet(ctx, c.AccountID, in.Id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !matches(d, in.EnvironmentName, in.ServiceName, in.ServiceInstanceName, in.ComponentName)) {
+		return nil, api.NotFoundf("deployment %s not found", in.Id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &types.GetDeploymentOutput{Deployment: s.deploymentOut(d)}, nil
+}
+
+// matches checks the optional names GetDeployment may qualify an id with.
+func matches(d *store.Deployment, env, svc, inst, comp string) bool {
+	return (env == "" || env == d.EnvironmentName) && (svc == "" || svc == d.ServiceName) &&
+		(inst == "" || inst == d.ServiceInstanceName) && (comp == "" || comp == d.Component)
+}
+
+func (s *Service) ListDeployments(ctx context.Context, in *types.ListDeploymentsInput) (*types.ListDeploymentsOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.ServiceInstanceName != "" && in.ServiceName == "" {
+		return nil, api.Validationf("serviceName is required with serviceInstanceName")
+	}
+	f := store.DeploymentFilter{EnvironmentName: in.EnvironmentName, ServiceName: in.ServiceName,
+		ServiceInstanceName: in.ServiceInstanceName, ComponentName: in.ComponentName}
+	scope := "deployments/" + c.AccountID + "/" + paramsHash(f)
+	p, err := s.openPage(scope, in.NextToken, in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
+	list, next, err := s.store.DeploymentList(ctx, c.AccountID, f, p)
+	if err != nil {
+		return nil, err
+	}
+	out := &types.ListDeploymentsOutput{Deployments: []types.DeploymentSummary{}, NextToken: s.sealPage(scope, next)}
+	for _, d := range list {
+		out.Deployments = append(out.Deployments, s.deploymentSummaryOut(d))
+	}
+	return out, nil
+}
+
+// DeleteDeployment removes a finished deployment from the history; one still in flight is a
+// ConflictException. Deleting a deployment that is gone succeeds with an empty answer.
+func (s *Service) DeleteDeployment(ctx context.Context, in *types.DeleteDeploymentInput) (*types.DeleteDeploymentOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *store.Deployment
+	err = s.store.Tx(ctx, func(q store.Queries) error {
+		d, err := q.DeploymentGet(ctx, c.AccountID, in.Id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if store.InFlight(d.Status) {
+			return api.Conflictf("deployment %s is %s; only finished deployments can be deleted", d.ID, d.Status)
+		}
+		out = d
+		return q.DeploymentDelete(ctx, c.AccountID, d.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return &types.DeleteDeploymentOutput{}, nil
+	}
+	return &types.DeleteDeploymentOutput{Deployment: s.deploymentOut(out)}, nil
+}
+
+// NotifyResourceDeploymentStatusChange records what a deployment's own commands report: its
+// outputs, and a status the deployment ends with when the commands finish. The resource's
+// deployment must be in flight, and a deployment's credential may only report on its own
+// deployment.
+func (s *Service) NotifyResourceDeploymentStatusChange(ctx context.Context, in *types.NotifyResourceDeploymentStatusChangeInput) (*types.NotifyResourceDeploymentStatusChangeOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := parseARN(in.ResourceArn)
+	if !ok || p.AccountID != c.AccountID || p.Region != s.region {
+		return nil, api.NotFoundf("resource %s not found", in.ResourceArn)
+	}
+	if p.Type != "environment" {
+		return nil, api.NotImplementedf("deployment notifications for %s resources yet", p.Type)
+	}
+	seen := map[string]bool{}
+	for _, o := range in.Outputs {
+		if o.Key == "" {
+			return nil, api.Validationf("outputs: every output needs a key")
+		}
+		if seen[o.Key] {
+			return nil, api.Validationf("outputs: key %q is given twice", o.Key)
+		}
+		seen[o.Key] = true
+	}
+	err = s.store.Tx(ctx, func(q store.Queries) error {
+		e, err := q.EnvironmentGet(ctx, c.AccountID, p.Path)
+		if errors.Is(err, store.ErrNotFound) {
+			return api.NotFoundf("resource %s not found", in.ResourceArn)
+		}
+		if err != nil {
+			return err
+		}
+		id := e.LastAttemptedDeploymentID
+		if in.DeploymentId != "" && in.DeploymentId != id {
+			return api.Validationf("deploymentId %s is not the resource's current deployment", in.DeploymentId)
+		}
+		if c.Role == auth.RoleDeployment && c.DeploymentID != id {
+			return api.AccessDeniedf("this credential belongs to another deployment")
+		}
+		d, err := q.DeploymentGet(ctx, c.AccountID, id)
+		if err != nil {
+			return err
+		}
+		if !store.InFlight(d.Status) {
+			return api.Conflictf("deployment %s of %s is %s; only a deployment in progress takes notifications", d.ID, in.ResourceArn, d.Status)
+		}
+		d.Outputs = mergeReported(d.Outputs, in.Outputs)
+		switch in.Status {
+		case types.ResourceDeploymentStatusFailed, types.ResourceDeploymentStatusSucceeded:
+			d.ReportedStatus, d.ReportedMessage = string(in.Status), deref(in.StatusMessage)
+		}
+		d.LastModifiedAt = s.now()
+		return q.DeploymentUpdate(ctx, d)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, api.Conflictf("the deployment of %s changed meanwhile; retry", in.ResourceArn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &types.NotifyResourceDeploymentStatusChangeOutput{}, nil
+}
+
+// mergeReported sets reported outputs over the ones already recorded, keeping their order.
+func mergeReported(cur []store.Output, reported []types.Output) []store.Output {
+	out := append([]store.Output(nil), cur...)
+	for _, o := range reported {
+		replaced := false
+		for i := range out {
+			if out[i].Key == o.Key {
+				out[i].Value, replaced = o.ValueString, true
+			}
+		}
+		if !replaced {
+			out = append(out, store.Output{Key: o.Key, Value: o.ValueString})
+		}
+	}
+	return out
+}

@@ -1,0 +1,594 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"github.com/openproton/openproton/internal/api"
+	"github.com/openproton/openproton/internal/api/types"
+	"github.com/openproton/openproton/internal/bundle"
+	"github.com/openproton/openproton/internal/deploy"
+	"github.com/openproton/openproton/internal/store"
+)
+
+// Environments: created, updated and deleted through deployments. A write stores the
+// environment and its deployment and enqueues the deployment's job in one transaction; the
+// deploy runner does the rest (see environmentDeployer).
+
+func (s *Service) envARN(accountID, name string) string { return s.arn(accountID, "environment/"+name) }
+
+func (s *Service) environmentOut(e *store.Environment) *types.Environment {
+	out := &types.Environment{
+		Name: e.Name, Description: e.Description, Arn: s.envARN(e.AccountID, e.Name),
+		CreatedAt: types.TimeOf(e.CreatedAt), LastDeploymentAttemptedAt: types.TimeOf(e.LastDeploymentAttemptedAt),
+		LastDeploymentSucceededAt: types.TimeOf(e.LastDeploymentSucceededAt),
+		TemplateName:              e.TemplateName, TemplateMajorVersion: strconv.Itoa(e.TemplateMajor),
+		TemplateMinorVersion: strconv.Itoa(e.TemplateMinor), DeploymentStatus: types.DeploymentStatus(e.DeploymentStatus),
+		DeploymentStatusMessage: e.DeploymentStatusMessage, ProtonServiceRoleArn: e.ProtonServiceRoleArn,
+		EnvironmentAccountConnectionId: e.EnvironmentAccountConnectionID, EnvironmentAccountId: e.EnvironmentAccountID,
+		Spec: e.Spec, Provisioning: types.Provisioning(e.Provisioning), ComponentRoleArn: e.ComponentRoleArn,
+		CodebuildRoleArn: e.CodebuildRoleArn, LastAttemptedDeploymentId: e.LastAttemptedDeploymentID,
+		LastSucceededDeploymentId: e.LastSucceededDeploymentID,
+	}
+	if e.LastDeploymentSucceededAt.IsZero() || e.LastDeploymentSucceededAt.Unix() <= 0 {
+		// Required by the model; before any success Proton reports the creation time.
+		out.LastDeploymentSucceededAt = types.TimeOf(e.CreatedAt)
+	}
+	if r := e.ProvisioningRepository; r != nil {
+		out.ProvisioningRepository = &types.RepositoryBranch{Arn: r.ARN, Provider: types.RepositoryProvider(r.Provider), Name: r.Name, Branch: r.Branch}
+	}
+	return out
+}
+
+func (s *Service) environmentSummaryOut(e *store.Environment) types.EnvironmentSummary {
+	o := s.environmentOut(e)
+	return types.EnvironmentSummary{
+		Name: o.Name, Description: o.Description, CreatedAt: o.CreatedAt, LastDeploymentAttemptedAt: o.LastDeploymentAttemptedAt,
+		LastDeploymentSucceededAt: o.LastDeploymentSucceededAt, Arn: o.Arn, TemplateName: o.TemplateName,
+		TemplateMajorVersion: o.TemplateMajorVersion, TemplateMinorVersion: o.TemplateMinorVersion,
+		DeploymentStatus: o.DeploymentStatus, DeploymentStatusMessage: o.DeploymentStatusMessage,
+		ProtonServiceRoleArn: o.ProtonServiceRoleArn, EnvironmentAccountConnectionId: o.EnvironmentAccountConnectionId,
+		EnvironmentAccountId: o.EnvironmentAccountId, Provisioning: o.Provisioning, ComponentRoleArn: o.ComponentRoleArn,
+		LastAttemptedDeploymentId: o.LastAttemptedDeploymentId, LastSucceededDeploymentId: o.LastSucceededDeploymentId,
+	}
+}
+
+// envTarget is a resolved environment deployment target: a published template version, its
+// bundle, and the spec's inputs checked against the bundle's schema.
+type envTarget struct {
+	template *store.EnvironmentTemplate
+	version  *store.TemplateVersion
+	bundle   *bundle.Bundle
+	spec     string
+}
+
+// resolveEnvVersion finds the published version an environment deploys: the given minor,
+// or the recommended (highest published) minor of the major.
+func (s *Service) resolveEnvVersion(ctx context.Context, accountID, templateName string, major int, minor string) (*store.TemplateVersion, error) {
+	if minor == "" {
+		v, err := s.store.TemplateVersionLatest(ctx, accountID, store.EnvironmentTemplateType, templateName, major, true)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, api.Validationf("environment template %s has no published version in major version %d", templateName, major)
+		}
+		return v, err
+	}
+	mi, err := parsePart("templateMinorVersion", minor)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.store.TemplateVersionGet(ctx, store.VersionKey{AccountID: accountID, TemplateType: store.EnvironmentTemplateType,
+		TemplateName: templateName, Major: major, Minor: mi})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.NotFoundf("environment template version %s:%d.%d not found", templateName, major, mi)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v.Status != string(types.TemplateVersionStatusPublished) {
+		return nil, api.Validationf("environment template version %s:%d.%d is %s; only PUBLISHED versions can be deployed", templateName, major, mi, v.Status)
+	}
+	return v, nil
+}
+
+// checkEnvTarget loads v's bundle and checks spec against it. current holds the inputs the
+// environment has now, for ${Proton::CURRENT_VAL}.
+func (s *Service) checkEnvTarget(ctx context.Context, t *store.EnvironmentTemplate, v *store.TemplateVersion, spec string, current map[string]any) (*envTarget, error) {
+	b, err := s.bundleCache.load(ctx, s.store, v, bundle.Environment, bundle.Options{CustomerManaged: t.Provisioning == string(types.ProvisioningCustomerManaged)})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := envInputs(b, spec, current); err != nil {
+		return nil, err
+	}
+	return &envTarget{template: t, version: v, bundle: b, spec: spec}, nil
+}
+
+// envInputs resolves a spec's inputs against a bundle's schema; problems are
+// ValidationExceptions naming the input.
+func envInputs(b *bundle.Bundle, spec string, current map[string]any) (map[string]any, error) {
+	parsed, err := bundle.ParseEnvironmentSpec(spec)
+	if err != nil {
+		return nil, api.Validationf("spec: %v", err)
+	}
+	inputs, err := b.Schema.Inputs(b.Schema.EnvironmentInputType, parsed.Inputs, current)
+	if err != nil {
+		return nil, api.Validationf("spec: %v", err)
+	}
+	return inputs, nil
+}
+
+// checkProvisioning enforces what each way of provisioning needs, and refuses honestly what
+// openproton cannot provision yet.
+func checkProvisioning(b *bundle.Bundle, codebuildRole string) error {
+	if b.Infrastructure == nil {
+		return nil // CUSTOMER_MANAGED: nothing to provision
+	}
+	t := b.Infrastructure.Manifest.Templates[0]
+	switch t.RenderingEngine {
+	case "codebuild":
+		if codebuildRole == "" {
+			return api.Validationf("codebuildRoleArn is required to deploy an environment from a CodeBuild provisioning template")
+		}
+		return nil
+	default:
+		return api.NotImplementedf("provisioning %s/%s templates yet; CodeBuild provisioning templates (rendering_engine: codebuild) and CUSTOMER_MANAGED environments deploy today", t.RenderingEngine, t.TemplateLanguage)
+	}
+}
+
+func marshalState(st *types.DeploymentState) string {
+	if st == nil {
+		return ""
+	}
+	b, _ := json.Marshal(st)
+	return string(b)
+}
+
+func envState(e *store.Environment) *types.DeploymentState {
+	return &types.DeploymentState{Environment: &types.EnvironmentState{Spec: e.Spec, TemplateName: e.TemplateName,
+		TemplateMajorVersion: strconv.Itoa(e.TemplateMajor), TemplateMinorVersion: strconv.Itoa(e.TemplateMinor)}}
+}
+
+// newEnvDeployment starts a deployment of e (already set to its target) in q: the record,
+// the environment's status, and the job.
+func (s *Service) newEnvDeployment(ctx context.Context, q store.Queries, e *store.Environment, action string, initial *types.DeploymentState) (*store.Deployment, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	status := store.StatusInProgress
+	if action == actionDeprovision {
+		status = store.StatusDeleteInProgress
+	}
+	d := &store.Deployment{
+		ID: id.String(), AccountID: e.AccountID, TargetType: store.TargetEnvironment, TargetARN: s.envARN(e.AccountID, e.Name),
+		TargetCreatedAt: e.CreatedAt, EnvironmentName: e.Name, Action: action, Status: status,
+		InitialState: marshalState(initial), TargetState: marshalState(envState(e)),
+		LastAttemptedDeploymentID: e.LastAttemptedDeploymentID, LastSucceededDeploymentID: e.LastSucceededDeploymentID,
+		CreatedAt: now, LastModifiedAt: now,
+	}
+	if action == actionDeprovision {
+		d.TargetState = ""
+		d.InitialState = marshalState(envState(e))
+	}
+	if err := q.DeploymentCreate(ctx, d); err != nil {
+		return nil, err
+	}
+	e.DeploymentStatus, e.DeploymentStatusMessage = status, ""
+	e.LastAttemptedDeploymentID, e.LastDeploymentAttemptedAt = d.ID, now
+	if err := s.queue.EnqueueTx(ctx, q, deploy.Args{AccountID: d.AccountID, DeploymentID: d.ID}, nil); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+const (
+	actionProvision   = "PROVISION"
+	actionDeprovision = "DEPROVISION"
+)
+
+func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnvironmentInput) (*types.CreateEnvironmentOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.EnvironmentAccountConnectionId != "" {
+		return nil, api.NotImplementedf("environment account connections (environmentAccountConnectionId) yet")
+	}
+	if in.ProvisioningRepository != nil {
+		return nil, api.NotImplementedf("self-managed provisioning (provisioningRepository) yet")
+	}
+	t, err := s.store.EnvironmentTemplateGet(ctx, c.AccountID, in.TemplateName)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.NotFoundf("environment template %s not found", in.TemplateName)
+	}
+	if err != nil {
+		return nil, err
+	}
+	major, err := parsePart("templateMajorVersion", in.TemplateMajorVersion)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.resolveEnvVersion(ctx, c.AccountID, in.TemplateName, major, in.TemplateMinorVersion)
+	if err != nil {
+		return nil, err
+	}
+	target, err := s.checkEnvTarget(ctx, t, v, in.Spec, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkProvisioning(target.bundle, in.CodebuildRoleArn); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	e := &store.Environment{
+		AccountID: c.AccountID, Name: in.Name, Description: deref(in.Description), TemplateName: t.Name,
+		TemplateMajor: v.Major, TemplateMinor: v.Minor, Spec: in.Spec, Provisioning: t.Provisioning,
+		ProtonServiceRoleArn: in.ProtonServiceRoleArn, CodebuildRoleArn: in.CodebuildRoleArn, ComponentRoleArn: in.ComponentRoleArn,
+		CreatedAt: now,
+	}
+	arn := s.envARN(c.AccountID, in.Name)
+	err = s.createWithTags(ctx, c.AccountID, arn, in.Tags, func(q store.Queries) error {
+		if _, err := s.newEnvDeployment(ctx, q, e, actionProvision, nil); err != nil {
+			return err
+		}
+		return q.EnvironmentCreate(ctx, e)
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		cur, err := s.store.EnvironmentGet(ctx, c.AccountID, in.Name)
+		if err != nil {
+			return nil, err
+		}
+		same := cur.TemplateName == e.TemplateName && cur.TemplateMajor == e.TemplateMajor && cur.TemplateMinor == e.TemplateMinor &&
+			cur.Spec == e.Spec && cur.Description == e.Description && cur.ProtonServiceRoleArn == e.ProtonServiceRoleArn &&
+			cur.CodebuildRoleArn == e.CodebuildRoleArn && cur.ComponentRoleArn == e.ComponentRoleArn
+		if err := s.sameRetry(ctx, c.AccountID, arn, in.Tags, same, false, "environment "+in.Name); err != nil {
+			return nil, err
+		}
+		return &types.CreateEnvironmentOutput{Environment: s.environmentOut(cur)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &types.CreateEnvironmentOutput{Environment: s.environmentOut(e)}, nil
+}
+
+func (s *Service) GetEnvironment(ctx context.Context, in *types.GetEnvironmentInput) (*types.GetEnvironmentOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.getEnvironment(ctx, s.store, c.AccountID, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &types.GetEnvironmentOutput{Environment: s.environmentOut(e)}, nil
+}
+
+func (s *Service) getEnvironment(ctx context.Context, q store.Queries, accountID, name string) (*store.Environment, error) {
+	e, err := q.EnvironmentGet(ctx, accountID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.NotFoundf("environment %s not found", name)
+	}
+	return e, err
+}
+
+func (s *Service) ListEnvironments(ctx context.Context, in *types.ListEnvironmentsInput) (*types.ListEnvironmentsOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var filters []store.TemplateRef
+	for _, f := range in.EnvironmentTemplates {
+		major, err := parsePart("environmentTemplates.majorVersion", f.MajorVersion)
+		if err != nil {
+			return nil, err
+		}
+		filters = append(filters, store.TemplateRef{Name: f.TemplateName, Major: major})
+	}
+	scope := "environments/" + c.AccountID + "/" + paramsHash(in.EnvironmentTemplates)
+	p, err := s.openPage(scope, in.NextToken, in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
+	list, next, err := s.store.EnvironmentList(ctx, c.AccountID, filters, p)
+	if err != nil {
+		return nil, err
+	}
+	out := &types.ListEnvironmentsOutput{Environments: []types.EnvironmentSummary{}, NextToken: s.sealPage(scope, next)}
+	for _, e := range list {
+		out.Environments = append(out.Environments, s.environmentSummaryOut(e))
+	}
+	return out, nil
+}
+
+func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnvironmentInput) (*types.UpdateEnvironmentOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.EnvironmentAccountConnectionId != "" {
+		return nil, api.NotImplementedf("environment account connections (environmentAccountConnectionId) yet")
+	}
+	if in.ProvisioningRepository != nil {
+		return nil, api.NotImplementedf("self-managed provisioning (provisioningRepository) yet")
+	}
+	e, err := s.getEnvironment(ctx, s.store, c.AccountID, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := updatable(e); err != nil {
+		return nil, err
+	}
+	target, err := s.updateTarget(ctx, e, in)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.Tx(ctx, func(q store.Queries) error {
+		cur, err := s.getEnvironment(ctx, q, c.AccountID, in.Name)
+		if err != nil {
+			return err
+		}
+		if err := updatable(cur); err != nil {
+			return err
+		}
+		if cur.Version != e.Version {
+			return api.Conflictf("environment %s changed while it was being updated; retry", in.Name)
+		}
+		initial := envState(cur)
+		if in.Description != nil {
+			cur.Description = *in.Description
+		}
+		if in.ProtonServiceRoleArn != "" {
+			cur.ProtonServiceRoleArn = in.ProtonServiceRoleArn
+		}
+		if in.CodebuildRoleArn != "" {
+			cur.CodebuildRoleArn = in.CodebuildRoleArn
+		}
+		if in.ComponentRoleArn != "" {
+			cur.ComponentRoleArn = in.ComponentRoleArn
+		}
+		if target != nil {
+			if err := checkProvisioning(target.bundle, cur.CodebuildRoleArn); err != nil {
+				return err
+			}
+			cur.TemplateMajor, cur.TemplateMinor, cur.Spec = target.version.Major, target.version.Minor, target.spec
+			if _, err := s.newEnvDeployment(ctx, q, cur, actionProvision, initial); err != nil {
+				return err
+			}
+		}
+		if err := q.EnvironmentUpdate(ctx, cur); err != nil {
+			return err
+		}
+		e = cur
+		return nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, api.Conflictf("environment %s changed while it was being updated; retry", in.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &types.UpdateEnvironmentOutput{Environment: s.environmentOut(e)}, nil
+}
+
+// updatable refuses changes while a deployment runs.
+func updatable(e *store.Environment) error {
+	if store.InFlight(e.DeploymentStatus) {
+		return api.Conflictf("environment %s has a deployment in progress (%s); wait for it or cancel it", e.Name, e.DeploymentStatus)
+	}
+	return nil
+}
+
+// updateTarget applies Proton's deployment types: NONE changes metadata only (nil target);
+// CURRENT_VERSION redeploys the version in use with the new (or same) spec; MINOR_VERSION
+// moves to the given or recommended minor of the major in use; MAJOR_VERSION to a higher
+// major, by default the template's recommended version.
+func (s *Service) updateTarget(ctx context.Context, e *store.Environment, in *types.UpdateEnvironmentInput) (*envTarget, error) {
+	switch in.DeploymentType {
+	case types.DeploymentUpdateTypeNone:
+		if in.Spec != "" || in.TemplateMajorVersion != "" || in.TemplateMinorVersion != "" {
+			return nil, api.Validationf("deploymentType NONE updates metadata only; spec, templateMajorVersion and templateMinorVersion need a deployment (CURRENT_VERSION, MINOR_VERSION or MAJOR_VERSION)")
+		}
+		return nil, nil
+	case types.DeploymentUpdateTypeCurrentVersion:
+		if in.TemplateMajorVersion != "" || in.TemplateMinorVersion != "" {
+			return nil, api.Validationf("deploymentType CURRENT_VERSION keeps the template version; omit templateMajorVersion and templateMinorVersion")
+		}
+	}
+	t, err := s.store.EnvironmentTemplateGet(ctx, e.AccountID, e.TemplateName)
+	if err != nil {
+		return nil, err
+	}
+	var v *store.TemplateVersion
+	switch in.DeploymentType {
+	case types.DeploymentUpdateTypeCurrentVersion:
+		v, err = s.store.TemplateVersionGet(ctx, store.VersionKey{AccountID: e.AccountID, TemplateType: store.EnvironmentTemplateType,
+			TemplateName: e.TemplateName, Major: e.TemplateMajor, Minor: e.TemplateMinor})
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, api.Validationf("the environment's template version %s:%d.%d no longer exists", e.TemplateName, e.TemplateMajor, e.TemplateMinor)
+		}
+	case types.DeploymentUpdateTypeMinorVersion:
+		if in.TemplateMajorVersion != "" && in.TemplateMajorVersion != strconv.Itoa(e.TemplateMajor) {
+			return nil, api.Validationf("deploymentType MINOR_VERSION stays in major version %d; use MAJOR_VERSION to change templateMajorVersion", e.TemplateMajor)
+		}
+		v, err = s.resolveEnvVersion(ctx, e.AccountID, e.TemplateName, e.TemplateMajor, in.TemplateMinorVersion)
+	case types.DeploymentUpdateTypeMajorVersion:
+		major := -1
+		if in.TemplateMajorVersion != "" {
+			if major, err = parsePart("templateMajorVersion", in.TemplateMajorVersion); err != nil {
+				return nil, err
+			}
+		} else {
+			latest, lerr := s.store.TemplateVersionLatest(ctx, e.AccountID, store.EnvironmentTemplateType, e.TemplateName, -1, true)
+			if lerr != nil && !errors.Is(lerr, store.ErrNotFound) {
+				return nil, lerr
+			}
+			if latest != nil {
+				major = latest.Major
+			}
+		}
+		if major <= e.TemplateMajor {
+			return nil, api.Validationf("deploymentType MAJOR_VERSION needs a published major version higher than %d", e.TemplateMajor)
+		}
+		v, err = s.resolveEnvVersion(ctx, e.AccountID, e.TemplateName, major, in.TemplateMinorVersion)
+	default:
+		return nil, api.Validationf("deploymentType must be NONE, CURRENT_VERSION, MINOR_VERSION or MAJOR_VERSION")
+	}
+	if err != nil {
+		return nil, err
+	}
+	spec := in.Spec
+	if spec == "" {
+		spec = e.Spec
+	}
+	current, err := s.currentEnvInputs(ctx, t, e)
+	if err != nil {
+		return nil, err
+	}
+	return s.checkEnvTarget(ctx, t, v, spec, current)
+}
+
+// currentEnvInputs are the inputs the environment deployed with, or nil when its version
+// can no longer be loaded.
+func (s *Service) currentEnvInputs(ctx context.Context, t *store.EnvironmentTemplate, e *store.Environment) (map[string]any, error) {
+	v, err := s.store.TemplateVersionGet(ctx, store.VersionKey{AccountID: e.AccountID, TemplateType: store.EnvironmentTemplateType,
+		TemplateName: e.TemplateName, Major: e.TemplateMajor, Minor: e.TemplateMinor})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.bundleCache.load(ctx, s.store, v, bundle.Environment, bundle.Options{CustomerManaged: t.Provisioning == string(types.ProvisioningCustomerManaged)})
+	if err != nil {
+		return nil, nil
+	}
+	inputs, err := envInputs(b, e.Spec, nil)
+	if err != nil {
+		return nil, nil
+	}
+	return inputs, nil
+}
+
+func (s *Service) DeleteEnvironment(ctx context.Context, in *types.DeleteEnvironmentInput) (*types.DeleteEnvironmentOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *store.Environment
+	err = s.store.Tx(ctx, func(q store.Queries) error {
+		e, err := q.EnvironmentGet(ctx, c.AccountID, in.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // already gone: deletes are idempotent
+		}
+		if err != nil {
+			return err
+		}
+		out = e
+		switch e.DeploymentStatus {
+		case store.StatusDeleteInProgress:
+			return nil // a retry while deleting returns the environment being deleted
+		case store.StatusInProgress, store.StatusCancelling:
+			return api.Conflictf("environment %s has a deployment in progress (%s); wait for it or cancel it before deleting", e.Name, e.DeploymentStatus)
+		}
+		if _, err := s.newEnvDeployment(ctx, q, e, actionDeprovision, nil); err != nil {
+			return err
+		}
+		return q.EnvironmentUpdate(ctx, e)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, api.Conflictf("environment %s changed while it was being deleted; retry", in.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return &types.DeleteEnvironmentOutput{}, nil
+	}
+	return &types.DeleteEnvironmentOutput{Environment: s.environmentOut(out)}, nil
+}
+
+func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *types.CancelEnvironmentDeploymentInput) (*types.CancelEnvironmentDeploymentOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *store.Environment
+	err = s.store.Tx(ctx, func(q store.Queries) error {
+		e, err := s.getEnvironment(ctx, q, c.AccountID, in.EnvironmentName)
+		if err != nil {
+			return err
+		}
+		if e.DeploymentStatus != store.StatusInProgress {
+			return api.Conflictf("environment %s has no deployment in progress to cancel (status %s)", e.Name, e.DeploymentStatus)
+		}
+		d, err := q.DeploymentGet(ctx, c.AccountID, e.LastAttemptedDeploymentID)
+		if err != nil {
+			return err
+		}
+		d.Status, d.LastModifiedAt = store.StatusCancelling, s.now()
+		if err := q.DeploymentUpdate(ctx, d); err != nil {
+			return err
+		}
+		e.DeploymentStatus = store.StatusCancelling
+		out = e
+		return q.EnvironmentUpdate(ctx, e)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, api.Conflictf("environment %s changed while it was being cancelled; retry", in.EnvironmentName)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &types.CancelEnvironmentDeploymentOutput{Environment: s.environmentOut(out)}, nil
+}
+
+func (s *Service) ListEnvironmentOutputs(ctx context.Context, in *types.ListEnvironmentOutputsInput) (*types.ListEnvironmentOutputsOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.getEnvironment(ctx, s.store, c.AccountID, in.EnvironmentName)
+	if err != nil {
+		return nil, err
+	}
+	outputs := e.Outputs
+	if in.DeploymentId != "" {
+		d, err := s.store.DeploymentGet(ctx, c.AccountID, in.DeploymentId)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (d.TargetType != store.TargetEnvironment || d.EnvironmentName != e.Name)) {
+			return nil, api.NotFoundf("deployment %s of environment %s not found", in.DeploymentId, e.Name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		outputs = d.Outputs
+	}
+	return &types.ListEnvironmentOutputsOutput{Outputs: outputsOut(outputs)}, nil
+}
+
+func outputsOut(list []store.Output) []types.Output {
+	out := make([]types.Output, 0, len(list))
+	for _, o := range list {
+		out = append(out, types.Output{Key: o.Key, ValueString: o.Value})
+	}
+	return out
+}
+
+// ListEnvironmentProvisionedResources lists what the environment's provisioner reported
+// creating. CodeBuild provisioning and CUSTOMER_MANAGED environments report none, as on
+// Proton.
+func (s *Service) ListEnvironmentProvisionedResources(ctx context.Context, in *types.ListEnvironmentProvisionedResourcesInput) (*types.ListEnvironmentProvisionedResourcesOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.getEnvironment(ctx, s.store, c.AccountID, in.EnvironmentName); err != nil {
+		return nil, err
+	}
+	return &types.ListEnvironmentProvisionedResourcesOutput{ProvisionedResources: []types.ProvisionedResource{}}, nil
+}
