@@ -110,7 +110,7 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	if cfg.Provisioner == "noop" {
 		override = provision.Noop
 	}
-	runner.Resources = svc.Deployer(&local.Provisioner{WorkRoot: cfg.DeploymentWorkRoot}, override)
+	runner.Resources = svc.Deployer(&local.Provisioner{WorkRoot: cfg.DeploymentWorkRoot, Path: cfg.DeploymentPath}, override)
 
 	// Background work lives until Shutdown.
 	workCtx, stopWork := context.WithCancel(context.Background())

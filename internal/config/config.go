@@ -32,6 +32,7 @@ type Server struct {
 	DeploymentTimeout  time.Duration // a deployment still running after this fails
 	DeploymentLease    time.Duration // a deployment whose replica stopped resumes elsewhere after this
 	DeploymentWorkRoot string        // where deployments' private working dirs are made ("" = system temp dir)
+	DeploymentPath     string        // PATH deployment commands run with ("" = a fixed system PATH)
 
 	// Root key of the default account (OPENPROTON_ROOT_ACCESS_KEY_ID / _SECRET_ACCESS_KEY);
 	// environment only, never flags, so it stays out of process listings.
@@ -73,6 +74,7 @@ func (c *Server) Bind(fs *pflag.FlagSet) {
 	str(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	str(&c.PublicURL, "public-url", "", "URL deployment commands call this server at (default: http:// and the listen address)")
 	str(&c.Provisioner, "provisioner", "local", "local runs CodeBuild-style provisioning commands on this machine; noop succeeds without running anything (tests, benchmarks)")
+	str(&c.DeploymentPath, "deployment-path", "", "PATH that deployment commands run with (default /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin); the server's own environment is never passed on")
 	str(&c.DeploymentWorkRoot, "deployment-work-root", "", "directory for deployments' private working directories (default: the system temp dir)")
 	num := func(p *int, name string, def int, usage string) {
 		if v, ok := os.LookupEnv(envName(name)); ok {

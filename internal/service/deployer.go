@@ -80,9 +80,13 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 	if err != nil {
 		return nil, nil, deploy.Failf("%v", err)
 	}
-	inputs, err := envInputs(b, st.Spec, nil)
-	if err != nil {
-		return nil, nil, deploy.Failf("%v", err)
+	raw := d.Inputs
+	if d.Action == actionDeprovision {
+		raw = d.InitialInputs
+	}
+	var inputs map[string]any
+	if err := json.Unmarshal([]byte(raw), &inputs); err != nil {
+		return nil, nil, deploy.Failf("deployment %s has no resolved inputs", d.ID)
 	}
 	// Proton's parameter namespace for an environment, as CodeBuild provisioning passes it.
 	namespace, err := json.Marshal(map[string]any{"environment": map[string]any{"name": d.EnvironmentName, "inputs": inputs}})
@@ -168,6 +172,7 @@ func (dp *Deployer) Finish(ctx context.Context, q store.Queries, d *store.Deploy
 			e.Spec = initial.Environment.Spec
 			e.TemplateMajor, _ = strconv.Atoi(initial.Environment.TemplateMajorVersion)
 			e.TemplateMinor, _ = strconv.Atoi(initial.Environment.TemplateMinorVersion)
+			e.Inputs = d.InitialInputs
 		}
 	case store.StatusDeleteComplete:
 		if err := q.EnvironmentDelete(ctx, e.AccountID, e.Name); err != nil {

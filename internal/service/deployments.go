@@ -14,7 +14,9 @@ import (
 // Deployments: the history of every resource's deployments, and the channel through which a
 // running deployment reports back (NotifyResourceDeploymentStatusChange).
 
-func (s *Service) deploymentARN(accountID, id string) string { return s.arn(accountID, "deployment/"+id) }
+func (s *Service) deploymentARN(accountID, id string) string {
+	return s.arn(accountID, "deployment/"+id)
+}
 
 func (s *Service) deploymentOut(d *store.Deployment) *types.Deployment {
 	out := &types.Deployment{
@@ -119,7 +121,7 @@ func (s *Service) DeleteDeployment(ctx context.Context, in *types.DeleteDeployme
 			return err
 		}
 		if store.InFlight(d.Status) {
-			return api.Conflictf("deployment %s is %s; only finished deployments can be deleted", d.ID, d.Status)
+			return api.Validationf("deployment %s is %s; only finished deployments can be deleted", d.ID, d.Status)
 		}
 		out = d
 		return q.DeploymentDelete(ctx, c.AccountID, d.ID)

@@ -64,6 +64,7 @@ type envTarget struct {
 	version  *store.TemplateVersion
 	bundle   *bundle.Bundle
 	spec     string
+	inputs   string // JSON of the resolved inputs
 }
 
 // resolveEnvVersion finds the published version an environment deploys: the given minor,
@@ -101,10 +102,15 @@ func (s *Service) checkEnvTarget(ctx context.Context, t *store.EnvironmentTempla
 	if err != nil {
 		return nil, err
 	}
-	if _, err := envInputs(b, spec, current); err != nil {
+	inputs, err := envInputs(b, spec, current)
+	if err != nil {
 		return nil, err
 	}
-	return &envTarget{template: t, version: v, bundle: b, spec: spec}, nil
+	raw, err := json.Marshal(inputs)
+	if err != nil {
+		return nil, api.Validationf("spec: inputs cannot be represented as JSON: %v", err)
+	}
+	return &envTarget{template: t, version: v, bundle: b, spec: spec, inputs: string(raw)}, nil
 }
 
 // envInputs resolves a spec's inputs against a bundle's schema; problems are
@@ -154,7 +160,7 @@ func envState(e *store.Environment) *types.DeploymentState {
 
 // newEnvDeployment starts a deployment of e (already set to its target) in q: the record,
 // the environment's status, and the job.
-func (s *Service) newEnvDeployment(ctx context.Context, q store.Queries, e *store.Environment, action string, initial *types.DeploymentState) (*store.Deployment, error) {
+func (s *Service) newEnvDeployment(ctx context.Context, q store.Queries, e *store.Environment, action string, initial *types.DeploymentState, initialInputs string) (*store.Deployment, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
@@ -167,13 +173,13 @@ func (s *Service) newEnvDeployment(ctx context.Context, q store.Queries, e *stor
 	d := &store.Deployment{
 		ID: id.String(), AccountID: e.AccountID, TargetType: store.TargetEnvironment, TargetARN: s.envARN(e.AccountID, e.Name),
 		TargetCreatedAt: e.CreatedAt, EnvironmentName: e.Name, Action: action, Status: status,
-		InitialState: marshalState(initial), TargetState: marshalState(envState(e)),
+		InitialState: marshalState(initial), TargetState: marshalState(envState(e)), Inputs: e.Inputs, InitialInputs: initialInputs,
 		LastAttemptedDeploymentID: e.LastAttemptedDeploymentID, LastSucceededDeploymentID: e.LastSucceededDeploymentID,
 		CreatedAt: now, LastModifiedAt: now,
 	}
 	if action == actionDeprovision {
-		d.TargetState = ""
-		d.InitialState = marshalState(envState(e))
+		d.TargetState, d.Inputs = "", ""
+		d.InitialState, d.InitialInputs = marshalState(envState(e)), e.Inputs
 	}
 	if err := q.DeploymentCreate(ctx, d); err != nil {
 		return nil, err
@@ -227,13 +233,13 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 	now := s.now()
 	e := &store.Environment{
 		AccountID: c.AccountID, Name: in.Name, Description: deref(in.Description), TemplateName: t.Name,
-		TemplateMajor: v.Major, TemplateMinor: v.Minor, Spec: in.Spec, Provisioning: t.Provisioning,
+		TemplateMajor: v.Major, TemplateMinor: v.Minor, Spec: in.Spec, Inputs: target.inputs, Provisioning: t.Provisioning,
 		ProtonServiceRoleArn: in.ProtonServiceRoleArn, CodebuildRoleArn: in.CodebuildRoleArn, ComponentRoleArn: in.ComponentRoleArn,
 		CreatedAt: now,
 	}
 	arn := s.envARN(c.AccountID, in.Name)
 	err = s.createWithTags(ctx, c.AccountID, arn, in.Tags, func(q store.Queries) error {
-		if _, err := s.newEnvDeployment(ctx, q, e, actionProvision, nil); err != nil {
+		if _, err := s.newEnvDeployment(ctx, q, e, actionProvision, nil, ""); err != nil {
 			return err
 		}
 		return q.EnvironmentCreate(ctx, e)
@@ -356,8 +362,9 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnviron
 			if err := checkProvisioning(target.bundle, cur.CodebuildRoleArn); err != nil {
 				return err
 			}
-			cur.TemplateMajor, cur.TemplateMinor, cur.Spec = target.version.Major, target.version.Minor, target.spec
-			if _, err := s.newEnvDeployment(ctx, q, cur, actionProvision, initial); err != nil {
+			initialInputs := cur.Inputs
+			cur.TemplateMajor, cur.TemplateMinor, cur.Spec, cur.Inputs = target.version.Major, target.version.Minor, target.spec, target.inputs
+			if _, err := s.newEnvDeployment(ctx, q, cur, actionProvision, initial, initialInputs); err != nil {
 				return err
 			}
 		}
@@ -446,33 +453,16 @@ func (s *Service) updateTarget(ctx context.Context, e *store.Environment, in *ty
 	if spec == "" {
 		spec = e.Spec
 	}
-	current, err := s.currentEnvInputs(ctx, t, e)
-	if err != nil {
-		return nil, err
-	}
-	return s.checkEnvTarget(ctx, t, v, spec, current)
+	return s.checkEnvTarget(ctx, t, v, spec, currentEnvInputs(e))
 }
 
-// currentEnvInputs are the inputs the environment deployed with, or nil when its version
-// can no longer be loaded.
-func (s *Service) currentEnvInputs(ctx context.Context, t *store.EnvironmentTemplate, e *store.Environment) (map[string]any, error) {
-	v, err := s.store.TemplateVersionGet(ctx, store.VersionKey{AccountID: e.AccountID, TemplateType: store.EnvironmentTemplateType,
-		TemplateName: e.TemplateName, Major: e.TemplateMajor, Minor: e.TemplateMinor})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+// currentEnvInputs are the inputs the environment deploys with now.
+func currentEnvInputs(e *store.Environment) map[string]any {
+	var m map[string]any
+	if json.Unmarshal([]byte(e.Inputs), &m) != nil {
+		return nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.bundleCache.load(ctx, s.store, v, bundle.Environment, bundle.Options{CustomerManaged: t.Provisioning == string(types.ProvisioningCustomerManaged)})
-	if err != nil {
-		return nil, nil
-	}
-	inputs, err := envInputs(b, e.Spec, nil)
-	if err != nil {
-		return nil, nil
-	}
-	return inputs, nil
+	return m
 }
 
 func (s *Service) DeleteEnvironment(ctx context.Context, in *types.DeleteEnvironmentInput) (*types.DeleteEnvironmentOutput, error) {
@@ -496,7 +486,7 @@ func (s *Service) DeleteEnvironment(ctx context.Context, in *types.DeleteEnviron
 		case store.StatusInProgress, store.StatusCancelling:
 			return api.Conflictf("environment %s has a deployment in progress (%s); wait for it or cancel it before deleting", e.Name, e.DeploymentStatus)
 		}
-		if _, err := s.newEnvDeployment(ctx, q, e, actionDeprovision, nil); err != nil {
+		if _, err := s.newEnvDeployment(ctx, q, e, actionDeprovision, nil, ""); err != nil {
 			return err
 		}
 		return q.EnvironmentUpdate(ctx, e)

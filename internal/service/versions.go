@@ -380,6 +380,15 @@ func (s *Service) deleteVersion(ctx context.Context, k templateKind, accountID, 
 		if err != nil {
 			return err
 		}
+		if k == envKind {
+			n, err := q.EnvironmentCountUsing(ctx, accountID, name, v.Major, v.Minor)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return api.Conflictf("%s:%d.%d is in use by %d environment(s); move them to another version first", name, v.Major, v.Minor, n)
+			}
+		}
 		if v.Status == string(types.TemplateVersionStatusPublished) {
 			latest, err := q.TemplateVersionLatest(ctx, accountID, k.storeType, name, -1, true)
 			if err != nil {
@@ -393,15 +402,6 @@ func (s *Service) deleteVersion(ctx context.Context, k templateKind, accountID, 
 				if n > 1 {
 					return api.Validationf("%s:%d.%d is the recommended version of %s; delete the template's other versions first, or publish a newer one", name, v.Major, v.Minor, name)
 				}
-			}
-		}
-		if k == envKind {
-			n, err := q.EnvironmentCountUsing(ctx, accountID, name, v.Major, v.Minor)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return api.Conflictf("%s:%d.%d is in use by %d environment(s); move them to another version first", name, v.Major, v.Minor, n)
 			}
 		}
 		if err := q.TemplateVersionDelete(ctx, key); err != nil {

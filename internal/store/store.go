@@ -275,6 +275,7 @@ type Environment struct {
 	LastSucceededDeploymentID      string
 	LastDeploymentAttemptedAt      time.Time
 	LastDeploymentSucceededAt      time.Time
+	Inputs                         string // JSON: the spec's inputs resolved against the schema
 	Outputs                        []Output
 	CreatedAt                      time.Time
 	Version                        int64
@@ -305,6 +306,9 @@ type Deployment struct {
 	Action                                                       string // PROVISION | DEPROVISION
 	Status, StatusMessage                                        string
 	InitialState, TargetState                                    string // JSON of the API's DeploymentState
+	// Inputs are the resolved inputs the deployment deploys; InitialInputs those the
+	// resource had before (restored when an update does not complete). JSON.
+	Inputs, InitialInputs string
 	Outputs                                                      []Output
 	// Reported is what the resource's own commands told NotifyResourceDeploymentStatusChange
 	// while the deployment ran: a status ("" = none) and its message.

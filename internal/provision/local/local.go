@@ -29,6 +29,8 @@ type Provisioner struct {
 	Commands func(job *provision.Job) (commands []string, env map[string]string, err error)
 	// MaxLog bounds the captured output kept per job (0 = DefaultMaxLog).
 	MaxLog int
+	// Path is the PATH commands run with ("" = DefaultPath).
+	Path string
 }
 
 var _ provision.Provisioner = (*Provisioner)(nil)
@@ -36,8 +38,9 @@ var _ provision.Provisioner = (*Provisioner)(nil)
 // DefaultMaxLog is how much of a job's output is kept: its last 256 KiB.
 const DefaultMaxLog = 256 << 10
 
-// safePath is the PATH commands see; nothing of the server's own environment is passed on.
-const safePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+// DefaultPath is the PATH commands see unless configured; nothing of the server's own
+// environment is passed on.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // Run runs the job's commands in a fresh private directory and reads the outputs they
 // leave in proton-outputs.json.
@@ -70,7 +73,11 @@ func (p *Provisioner) Run(ctx context.Context, job *provision.Job) (*provision.R
 	script := "set -e\n" + strings.Join(commands, "\n") + "\n"
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", script)
 	cmd.Dir = dir
-	cmd.Env = environment(dir, job, manifestEnv)
+	path := p.Path
+	if path == "" {
+		path = DefaultPath
+	}
+	cmd.Env = environment(dir, path, job, manifestEnv)
 	// Its own process group, so cancelling kills whatever the commands started too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
@@ -125,9 +132,9 @@ func writeFiles(dir string, job *provision.Job) error {
 // environment is all a command sees: a fixed PATH, the job's own directory as HOME and
 // TMPDIR, the variables CodeBuild gave (RESOURCE_ARN, AWS_DEFAULT_REGION), the manifest's
 // variables and the job's scoped credential.
-func environment(dir string, job *provision.Job, manifestEnv map[string]string) []string {
+func environment(dir, path string, job *provision.Job, manifestEnv map[string]string) []string {
 	env := map[string]string{
-		"PATH": safePath, "HOME": dir, "TMPDIR": filepath.Join(dir, ".tmp"), "LANG": "C.UTF-8",
+		"PATH": path, "HOME": dir, "TMPDIR": filepath.Join(dir, ".tmp"), "LANG": "C.UTF-8",
 		"RESOURCE_ARN": job.ResourceARN, "AWS_DEFAULT_REGION": job.Region, "AWS_REGION": job.Region,
 		"PROTON_DEPLOYMENT_ID": job.DeploymentID,
 	}

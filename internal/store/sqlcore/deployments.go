@@ -10,7 +10,7 @@ import (
 )
 
 const deploymentColumns = `account_id, id, target_type, target_arn, target_created_at, environment_name, service_name,
-	service_instance_name, component_name, action, status, status_message, initial_state, target_state, outputs,
+	service_instance_name, component_name, action, status, status_message, initial_state, target_state, inputs, initial_inputs, outputs,
 	reported_status, reported_message, last_attempted_id, last_succeeded_id, attempt, lease_owner, lease_expires_at,
 	created_at, last_modified_at, completed_at, version`
 
@@ -19,7 +19,7 @@ func scanDeployment(r scanner) (*store.Deployment, error) {
 	var outputs string
 	var target, lease, created, modified, completed int64
 	if err := r.Scan(&d.AccountID, &d.ID, &d.TargetType, &d.TargetARN, &target, &d.EnvironmentName, &d.ServiceName,
-		&d.ServiceInstanceName, &d.Component, &d.Action, &d.Status, &d.StatusMessage, &d.InitialState, &d.TargetState, &outputs,
+		&d.ServiceInstanceName, &d.Component, &d.Action, &d.Status, &d.StatusMessage, &d.InitialState, &d.TargetState, &d.Inputs, &d.InitialInputs, &outputs,
 		&d.ReportedStatus, &d.ReportedMessage, &d.LastAttemptedDeploymentID, &d.LastSucceededDeploymentID, &d.Attempt,
 		&d.LeaseOwner, &lease, &created, &modified, &completed, &d.Version); err != nil {
 		return nil, err
@@ -58,10 +58,10 @@ func (q *Queries) DeploymentCreate(ctx context.Context, d *store.Deployment) err
 		log = []byte{}
 	}
 	err := insert(ctx, q.W, `INSERT INTO deployments (`+deploymentColumns+`, sort_key, log) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, 1, $26, $27) ON CONFLICT DO NOTHING`,
+		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, 1, $28, $29) ON CONFLICT DO NOTHING`,
 		d.AccountID, d.ID, d.TargetType, d.TargetARN, micros(d.TargetCreatedAt), d.EnvironmentName, d.ServiceName,
 		d.ServiceInstanceName, d.Component, d.Action, d.Status, d.StatusMessage, d.InitialState, d.TargetState,
-		marshalOutputs(d.Outputs), d.ReportedStatus, d.ReportedMessage, d.LastAttemptedDeploymentID, d.LastSucceededDeploymentID,
+		d.Inputs, d.InitialInputs, marshalOutputs(d.Outputs), d.ReportedStatus, d.ReportedMessage, d.LastAttemptedDeploymentID, d.LastSucceededDeploymentID,
 		d.Attempt, d.LeaseOwner, optionalMicros(d.LeaseExpiresAt), micros(d.CreatedAt), micros(d.LastModifiedAt),
 		optionalMicros(d.CompletedAt), deploymentSortKey(d), log)
 	if err != nil {

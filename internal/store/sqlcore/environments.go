@@ -12,7 +12,7 @@ import (
 const environmentColumns = `account_id, name, description, template_name, template_major, template_minor, spec, provisioning,
 	proton_service_role_arn, codebuild_role_arn, component_role_arn, account_connection_id, environment_account_id,
 	provisioning_repository, deployment_status, deployment_status_message, last_attempted_deployment, last_succeeded_deployment,
-	last_attempted_at, last_succeeded_at, outputs, created_at, version`
+	last_attempted_at, last_succeeded_at, inputs, outputs, created_at, version`
 
 func scanEnvironment(r scanner) (*store.Environment, error) {
 	var e store.Environment
@@ -21,7 +21,7 @@ func scanEnvironment(r scanner) (*store.Environment, error) {
 	if err := r.Scan(&e.AccountID, &e.Name, &e.Description, &e.TemplateName, &e.TemplateMajor, &e.TemplateMinor, &e.Spec,
 		&e.Provisioning, &e.ProtonServiceRoleArn, &e.CodebuildRoleArn, &e.ComponentRoleArn, &e.EnvironmentAccountConnectionID,
 		&e.EnvironmentAccountID, &repo, &e.DeploymentStatus, &e.DeploymentStatusMessage, &e.LastAttemptedDeploymentID,
-		&e.LastSucceededDeploymentID, &attempted, &succeeded, &outputs, &created, &e.Version); err != nil {
+		&e.LastSucceededDeploymentID, &attempted, &succeeded, &e.Inputs, &outputs, &created, &e.Version); err != nil {
 		return nil, err
 	}
 	if repo != "" {
@@ -66,12 +66,12 @@ func environmentArgs(e *store.Environment) []any {
 		e.ProtonServiceRoleArn, e.CodebuildRoleArn, e.ComponentRoleArn, e.EnvironmentAccountConnectionID, e.EnvironmentAccountID,
 		marshalRepo(e.ProvisioningRepository), e.DeploymentStatus, e.DeploymentStatusMessage, e.LastAttemptedDeploymentID,
 		e.LastSucceededDeploymentID, micros(e.LastDeploymentAttemptedAt), micros(e.LastDeploymentSucceededAt),
-		marshalOutputs(e.Outputs), micros(e.CreatedAt)}
+		e.Inputs, marshalOutputs(e.Outputs), micros(e.CreatedAt)}
 }
 
 func (q *Queries) EnvironmentCreate(ctx context.Context, e *store.Environment) error {
 	err := insert(ctx, q.W, `INSERT INTO environments (`+environmentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-		$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, 1) ON CONFLICT DO NOTHING`, environmentArgs(e)...)
+		$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, 1) ON CONFLICT DO NOTHING`, environmentArgs(e)...)
 	if err != nil {
 		return wrap(err, "create environment %s", e.Name)
 	}
@@ -91,8 +91,8 @@ func (q *Queries) EnvironmentUpdate(ctx context.Context, e *store.Environment) e
 		spec = $7, provisioning = $8, proton_service_role_arn = $9, codebuild_role_arn = $10, component_role_arn = $11,
 		account_connection_id = $12, environment_account_id = $13, provisioning_repository = $14, deployment_status = $15,
 		deployment_status_message = $16, last_attempted_deployment = $17, last_succeeded_deployment = $18,
-		last_attempted_at = $19, last_succeeded_at = $20, outputs = $21, created_at = $22, version = version + 1
-		WHERE account_id = $1 AND name = $2 AND version = $23`, args...)
+		last_attempted_at = $19, last_succeeded_at = $20, inputs = $21, outputs = $22, created_at = $23, version = version + 1
+		WHERE account_id = $1 AND name = $2 AND version = $24`, args...)
 	err = q.versionedWrite(ctx, n, err, `SELECT count(*) FROM environments WHERE account_id = $1 AND name = $2`, e.AccountID, e.Name)
 	if err != nil {
 		return wrap(err, "update environment %s", e.Name)

@@ -14,7 +14,7 @@ func environment(name, template string, major, minor int) *store.Environment {
 		Spec: "proton: EnvironmentSpec\nspec: {}\n", CodebuildRoleArn: "arn:aws:iam::111111111111:role/cb",
 		ProvisioningRepository: &store.RepositoryBranch{ARN: "arn:repo", Provider: "GITHUB", Name: "o/r", Branch: "main"},
 		DeploymentStatus:       store.StatusInProgress, LastAttemptedDeploymentID: "d1",
-		LastDeploymentAttemptedAt: instant, Outputs: []store.Output{{Key: "vpc", Value: "vpc-1"}}, CreatedAt: instant,
+		LastDeploymentAttemptedAt: instant, Inputs: `{"size":3}`, Outputs: []store.Output{{Key: "vpc", Value: "vpc-1"}}, CreatedAt: instant,
 	}
 }
 
@@ -82,7 +82,8 @@ func deployment(id, env string, created time.Time) *store.Deployment {
 	return &store.Deployment{
 		ID: id, AccountID: "a", TargetType: store.TargetEnvironment, TargetARN: "arn:aws:proton:r:a:environment/" + env,
 		TargetCreatedAt: instant, EnvironmentName: env, Action: "PROVISION", Status: store.StatusInProgress,
-		InitialState: `{}`, TargetState: `{"environment":{}}`, CreatedAt: created, LastModifiedAt: created,
+		InitialState: `{}`, TargetState: `{"environment":{}}`, Inputs: `{"size":3}`, InitialInputs: `{"size":2}`,
+		CreatedAt: created, LastModifiedAt: created,
 	}
 }
 
@@ -127,6 +128,7 @@ func testDeployments(t *testing.T, open Opener) {
 	must(t, err)
 	same(t, "get leaves the log out", d.Log, []byte(nil))
 	same(t, "completed unset", d.CompletedAt.IsZero(), true)
+	same(t, "inputs", d.Inputs+" "+d.InitialInputs, `{"size":3} {"size":2}`)
 
 	// Lease: a deployment whose lease ran out is orphaned; one without a lease is not.
 	d.Attempt, d.LeaseOwner, d.LeaseExpiresAt = 1, "replica-1", base.Add(time.Minute)
