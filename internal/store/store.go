@@ -309,7 +309,7 @@ type Deployment struct {
 	// Inputs are the resolved inputs the deployment deploys; InitialInputs those the
 	// resource had before (restored when an update does not complete). JSON.
 	Inputs, InitialInputs string
-	Outputs                                                      []Output
+	Outputs               []Output
 	// Reported is what the resource's own commands told NotifyResourceDeploymentStatusChange
 	// while the deployment ran: a status ("" = none) and its message.
 	ReportedStatus, ReportedMessage string
