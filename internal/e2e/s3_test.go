@@ -14,10 +14,13 @@ import (
 	"github.com/openproton/openproton/internal/config"
 )
 
-func (s *testServer) s3client(keyID, secret string) *s3.Client {
+func (s *testServer) s3client(keyID, secret string) *s3.Client { return s3At(s.URL(), keyID, secret) }
+
+// s3At is an S3 client for the bucket API of the server at url.
+func s3At(url, keyID, secret string) *s3.Client {
 	return s3.NewFromConfig(aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, "")},
 		func(o *s3.Options) {
-			o.BaseEndpoint = aws.String(s.URL())
+			o.BaseEndpoint = aws.String(url)
 			o.UsePathStyle = true
 			o.RetryMaxAttempts = 1
 		})

@@ -44,7 +44,13 @@ func tarball(t testing.TB, top string, files []file) []byte {
 // upload puts a bundle into the embedded bucket API with the S3 client.
 func (s *testServer) upload(t testing.TB, bucket, key string, body []byte) {
 	t.Helper()
-	c := s.s3client(rootKeyID, rootSecret)
+	uploadTo(t, s.URL(), bucket, key, body)
+}
+
+// uploadTo puts a bundle into the bucket API of the server at url.
+func uploadTo(t testing.TB, url, bucket, key string, body []byte) {
+	t.Helper()
+	c := s3At(url, rootKeyID, rootSecret)
 	_, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 	if err != nil && apiCode(err) != "BucketAlreadyOwnedByYou" && apiCode(err) != "BucketAlreadyExists" {
 		t.Fatalf("create bucket: %v", err)

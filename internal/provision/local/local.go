@@ -79,7 +79,8 @@ func (p *Provisioner) Run(ctx context.Context, job *provision.Job) (*provision.R
 	}
 	cmd.Env = environment(dir, path, job, manifestEnv)
 	// Its own process group, so cancelling kills whatever the commands started too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a server that dies does not leave its shell running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	max := p.MaxLog

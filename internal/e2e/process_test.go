@@ -1,0 +1,214 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/proton"
+	"github.com/aws/aws-sdk-go-v2/service/proton/types"
+
+	"github.com/openproton/openproton/internal/provision/local"
+	"github.com/openproton/openproton/internal/store/postgres/pgtest"
+)
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// openprotonBinary builds cmd/openproton once per test run.
+func openprotonBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "openproton-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "openproton")
+		out, err := exec.Command("go", "build", "-o", binary, "github.com/openproton/openproton/cmd/openproton").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// process is an openproton server running as its own process.
+type process struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startProcess runs `openproton server` on dataDir (and database, if not empty) and waits
+// until it is ready.
+func startProcess(t *testing.T, dataDir, database string) *process {
+	t.Helper()
+	addr := freePort(t)
+	args := []string{"server", "--listen", addr, "--data-dir", dataDir, "--deployment-lease", "3s",
+		"--deployment-path", local.DefaultPath + ":" + awsBinDir(t), "--log-level", "warn"}
+	if database != "" {
+		args = append(args, "--database", database)
+	}
+	cmd := exec.Command(openprotonBinary(t), args...)
+	cmd.Env = append(os.Environ(), "OPENPROTON_ROOT_ACCESS_KEY_ID="+rootKeyID, "OPENPROTON_ROOT_SECRET_ACCESS_KEY="+rootSecret,
+		"OPENPROTON_REGION="+region, "OPENPROTON_ACCOUNT_ID="+accountID)
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, url: "http://" + addr}
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+		if t.Failed() {
+			if b, err := os.ReadFile(logFile.Name()); err == nil {
+				t.Logf("server log (%s):\n%s", addr, b)
+			}
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server on %s not ready: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill ends the process with SIGKILL: no shutdown code runs.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+}
+
+func (p *process) client() *proton.Client {
+	return proton.NewFromConfig(aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(rootKeyID, rootSecret, "")},
+		func(o *proton.Options) { o.BaseEndpoint = aws.String(p.url) })
+}
+
+// slowBundle provisions in a few seconds, long enough to kill a server in the middle.
+func slowBundle() []file {
+	return []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: `infrastructure:
+  templates:
+    - rendering_engine: codebuild
+      settings:
+        image: aws/codebuild/standard:7.0
+        provision:
+          - sleep 4
+          - printf '{"finished":"yes"}' > proton-outputs.json
+        deprovision:
+          - true
+`}}
+}
+
+// startSlowDeployment publishes the slow template through p and creates an environment.
+func startSlowDeployment(t *testing.T, p *process) {
+	t.Helper()
+	ctx := context.Background()
+	c := p.client()
+	name := "slow"
+	if _, err := c.CreateEnvironmentTemplate(ctx, &proton.CreateEnvironmentTemplateInput{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	uploadTo(t, p.url, "bundles", "slow.tar.gz", tarball(t, name, slowBundle()))
+	if _, err := c.CreateEnvironmentTemplateVersion(ctx, &proton.CreateEnvironmentTemplateVersionInput{TemplateName: &name, Source: source("bundles", "slow.tar.gz")}); err != nil {
+		t.Fatal(err)
+	}
+	if v := waitEnvVersion(t, c, name, "1", "0"); v.Status != types.TemplateVersionStatusDraft {
+		t.Fatalf("registration: %s %s", v.Status, aws.ToString(v.StatusMessage))
+	}
+	if _, err := c.UpdateEnvironmentTemplateVersion(ctx, &proton.UpdateEnvironmentTemplateVersionInput{TemplateName: &name, MajorVersion: aws.String("1"),
+		MinorVersion: aws.String("0"), Status: types.TemplateVersionStatusPublished}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("survivor"), TemplateName: &name,
+		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: platform\n"), CodebuildRoleArn: aws.String(cbRole)}); err != nil {
+		t.Fatal(err)
+	}
+	// Let the deployment's commands start.
+	time.Sleep(1500 * time.Millisecond)
+	env, err := c.GetEnvironment(ctx, &proton.GetEnvironmentInput{Name: aws.String("survivor")})
+	if err != nil || env.Environment.DeploymentStatus != types.DeploymentStatusInProgress {
+		t.Fatalf("the deployment should still be running: %v %+v", err, env)
+	}
+}
+
+// finishedAfterCrash checks the deployment reached SUCCEEDED, once, with its outputs.
+func finishedAfterCrash(t *testing.T, p *process) {
+	t.Helper()
+	c := p.client()
+	env, err := waitDeployed(t, c, "survivor", 60*time.Second)
+	if err != nil {
+		t.Fatalf("after the crash the deployment did not succeed: %v (%s: %s)", err, env.DeploymentStatus, aws.ToString(env.DeploymentStatusMessage))
+	}
+	if out := outputs(t, c, "survivor", nil); out["finished"] != "yes" {
+		t.Errorf("outputs after the crash: %v", out)
+	}
+	if history := deployments(t, c, "survivor"); len(history) != 1 || history[0].DeploymentStatus != types.DeploymentStatusSucceeded {
+		t.Errorf("one deployment, SUCCEEDED, expected: %+v", history)
+	}
+}
+
+func TestKilledServerResumesDeployments(t *testing.T) {
+	dataDir := t.TempDir()
+	first := startProcess(t, dataDir, "")
+	startSlowDeployment(t, first)
+	first.kill(t)
+
+	start := time.Now()
+	second := startProcess(t, dataDir, "")
+	finishedAfterCrash(t, second)
+	t.Logf("deployment finished %s after the restart", time.Since(start).Round(100*time.Millisecond))
+}
+
+func TestSecondServerTakesOverOnPostgres(t *testing.T) {
+	database := pgtest.Schema(t, pgtest.URL(t))
+	a := startProcess(t, t.TempDir(), database)
+	startSlowDeployment(t, a)
+	b := startProcess(t, t.TempDir(), database)
+	a.kill(t)
+
+	start := time.Now()
+	finishedAfterCrash(t, b)
+	t.Logf("the surviving server finished the deployment %s after the other was killed", time.Since(start).Round(100*time.Millisecond))
+}
