@@ -36,6 +36,16 @@ type Args struct {
 
 func (Args) Kind() string { return "deployment" }
 
+// Job priorities (River runs lower numbers first): deployments started again after their
+// replica or job was lost go ahead of new ones.
+const (
+	ResumePriority = 1
+	NewPriority    = 2
+)
+
+// InsertOpts gives new deployments' jobs their priority.
+func (Args) InsertOpts() river.InsertOpts { return river.InsertOpts{Priority: NewPriority} }
+
 // Failure is an error a deployment fails with: its message is for the user.
 type Failure struct{ Message string }
 
@@ -68,8 +78,11 @@ type Runner struct {
 	Lease      time.Duration // how long a lease lasts unrenewed (0 = 15 s)
 	Poll       time.Duration // how often a running deployment checks for cancellation (0 = 500 ms)
 	RunTimeout time.Duration // per-deployment timeout (0 = provision.DefaultTimeout)
-	Log        *slog.Logger
-	Now        func() time.Time
+	// IdleRequeue: an in-flight deployment nobody claimed for this long is queued again
+	// (0 = 2 minutes).
+	IdleRequeue time.Duration
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 var errCancelled = errors.New("deployment cancelled")
@@ -80,6 +93,17 @@ func (r *Runner) lease() time.Duration {
 		return 15 * time.Second
 	}
 	return r.Lease
+}
+
+// idle is how long an in-flight deployment may wait unclaimed before its job is taken to
+// be lost (claims are committed without waiting for the disk, so a database crash can undo
+// one whose job had started) and it is queued again. Queueing again is harmless: the older
+// job finds its attempt superseded.
+func (r *Runner) idle() time.Duration {
+	if r.IdleRequeue <= 0 {
+		return 2 * time.Minute
+	}
+	return r.IdleRequeue
 }
 
 func (r *Runner) poll() time.Duration {
@@ -145,35 +169,33 @@ func (r *Runner) Work(ctx context.Context, job *river.Job[Args]) error {
 		log.Warn("deployment attempt failed; retrying", "err", transient)
 		return transient
 	}
-	return r.finish(ctx, a, res, runErr, log)
+	return r.finish(ctx, d, res, runErr, log)
 }
 
-// claim loads the deployment and takes its lease. It returns nil when there is nothing to
-// do, or a wait when another replica holds a live lease.
+// claim takes the deployment's lease. It returns nil when there is nothing to do, or a
+// wait when another replica holds a live lease.
 func (r *Runner) claim(ctx context.Context, a Args) (*store.Deployment, time.Duration, error) {
-	for range 10 {
-		d, err := r.Store.DeploymentGet(ctx, a.AccountID, a.DeploymentID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, 0, nil
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		if !store.InFlight(d.Status) || d.Attempt != a.Attempt {
-			return nil, 0, nil // finished, or superseded by a later attempt
-		}
-		now := r.now()
-		if d.LeaseOwner != "" && d.LeaseOwner != r.Replica && now.Before(d.LeaseExpiresAt) {
-			return nil, d.LeaseExpiresAt.Sub(now) + time.Second, nil
-		}
-		d.LeaseOwner, d.LeaseExpiresAt = r.Replica, now.Add(r.lease())
-		err = r.Store.DeploymentUpdate(ctx, d)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
+	now := r.now()
+	var d *store.Deployment
+	err := r.Store.Tx(store.Recoverable(ctx), func(q store.Queries) error {
+		var err error
+		d, err = q.DeploymentClaim(ctx, a.AccountID, a.DeploymentID, a.Attempt, r.Replica, now, now.Add(r.lease()))
+		return err
+	})
+	if !errors.Is(err, store.ErrNotFound) {
 		return d, 0, err
 	}
-	return nil, 0, fmt.Errorf("deploy: claim %s: too many concurrent changes", a.DeploymentID)
+	// Not claimable: finished, superseded by a later attempt, gone, or leased elsewhere.
+	d, err = r.Store.DeploymentGet(ctx, a.AccountID, a.DeploymentID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, 0, nil
+	case err != nil:
+		return nil, 0, err
+	case !store.InFlight(d.Status) || d.Attempt != a.Attempt:
+		return nil, 0, nil
+	}
+	return nil, max(d.LeaseExpiresAt.Sub(now), 0) + time.Second, nil
 }
 
 // run prepares and provisions, renewing the lease and watching for cancellation meanwhile.
@@ -274,14 +296,25 @@ func (r *Runner) release(d *store.Deployment) {
 	_ = r.Store.DeploymentUpdate(ctx, cur)
 }
 
-// finish records the outcome and applies it to the resource in one transaction.
-func (r *Runner) finish(ctx context.Context, a Args, res *provision.Result, runErr error, log *slog.Logger) error {
+// finish records the outcome and applies it to the resource in one transaction. It first
+// writes over the copy it claimed (usually still current); a conflict means a notification,
+// a cancel or a lease renewal changed the row, so it reads again.
+func (r *Runner) finish(ctx context.Context, claimed *store.Deployment, res *provision.Result, runErr error, log *slog.Logger) error {
+	a := Args{AccountID: claimed.AccountID, DeploymentID: claimed.ID, Attempt: claimed.Attempt}
+	known := claimed
+	// If a database crash loses this commit, the deployment is still in flight under an
+	// expired lease and the reaper runs it again; so it need not wait for the disk.
+	txCtx := store.Recoverable(ctx)
 	for range 10 {
 		var d *store.Deployment
-		err := r.Store.Tx(ctx, func(q store.Queries) error {
-			var err error
-			if d, err = q.DeploymentGet(ctx, a.AccountID, a.DeploymentID); err != nil {
-				return err
+		err := r.Store.Tx(txCtx, func(q store.Queries) error {
+			if known != nil {
+				d, known = known, nil
+			} else {
+				var err error
+				if d, err = q.DeploymentGet(ctx, a.AccountID, a.DeploymentID); err != nil {
+					return err
+				}
 			}
 			if !store.InFlight(d.Status) || d.Attempt != a.Attempt || d.LeaseOwner != r.Replica {
 				d = nil
@@ -375,7 +408,8 @@ func (r *Runner) Reap(ctx context.Context, every time.Duration) {
 
 // ReapOnce restarts the orphaned deployments found now.
 func (r *Runner) ReapOnce(ctx context.Context) error {
-	orphans, err := r.Store.DeploymentsOrphaned(ctx, r.now(), 100)
+	now := r.now()
+	orphans, err := r.Store.DeploymentsOrphaned(ctx, now, now.Add(-r.idle()), 100)
 	if err != nil {
 		return err
 	}
@@ -383,12 +417,18 @@ func (r *Runner) ReapOnce(ctx context.Context) error {
 		err := r.Store.Tx(ctx, func(q store.Queries) error {
 			prev := d.LeaseOwner
 			d.Attempt++
-			d.LeaseOwner, d.LeaseExpiresAt = "", time.Time{}
+			d.LeaseOwner, d.LeaseExpiresAt, d.LastModifiedAt = "", time.Time{}, now
 			if err := q.DeploymentUpdate(ctx, d); err != nil {
 				return err
 			}
-			r.Log.Warn("deployment resumed: the replica running it stopped", "deployment", d.ID, "replica", prev, "attempt", d.Attempt)
-			return r.Queue.EnqueueTx(ctx, q, Args{AccountID: d.AccountID, DeploymentID: d.ID, Attempt: d.Attempt}, nil)
+			if prev != "" {
+				r.Log.Warn("deployment resumed: the replica running it stopped", "deployment", d.ID, "replica", prev, "attempt", d.Attempt)
+			} else {
+				r.Log.Info("deployment queued again: its job has not started", "deployment", d.ID, "attempt", d.Attempt)
+			}
+			// Ahead of new deployments: it has waited longest.
+			return r.Queue.EnqueueTx(ctx, q, Args{AccountID: d.AccountID, DeploymentID: d.ID, Attempt: d.Attempt},
+				&river.InsertOpts{Priority: ResumePriority})
 		})
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			return err

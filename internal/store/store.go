@@ -117,19 +117,40 @@ type Queries interface {
 	DeploymentCreate(ctx context.Context, d *Deployment) error
 	DeploymentGet(ctx context.Context, accountID, id string) (*Deployment, error)
 	DeploymentUpdate(ctx context.Context, d *Deployment) error
+	// DeploymentClaim takes the run lease of an in-flight deployment at the given attempt
+	// for owner until until, if nobody else holds a lease valid at now, and returns the
+	// deployment; ErrNotFound when it cannot be claimed.
+	DeploymentClaim(ctx context.Context, accountID, id string, attempt int, owner string, now, until time.Time) (*Deployment, error)
 	DeploymentDelete(ctx context.Context, accountID, id string) error
 	DeploymentLog(ctx context.Context, accountID, id string) ([]byte, error)
 	// DeploymentList pages newest first.
 	DeploymentList(ctx context.Context, accountID string, f DeploymentFilter, p Page) ([]*Deployment, string, error)
 	// DeploymentsOrphaned lists in-flight deployments whose runner's lease ran out before
-	// now (the replica running them stopped), oldest first.
-	DeploymentsOrphaned(ctx context.Context, now time.Time, limit int) ([]*Deployment, error)
+	// now (the replica running them stopped), and those without a lease untouched since
+	// idleBefore (their job was lost), oldest first.
+	DeploymentsOrphaned(ctx context.Context, now, idleBefore time.Time, limit int) ([]*Deployment, error)
 
 	// Idempotency records map a client token to the resource its first request made.
 	// IdempotencyPut returns ErrAlreadyExists when the token is taken.
 	IdempotencyPut(ctx context.Context, r *IdempotencyRecord) error
 	IdempotencyGet(ctx context.Context, accountID, operation, token string) (*IdempotencyRecord, error)
 	IdempotencyDelete(ctx context.Context, accountID, operation, token string) error
+}
+
+type recoverableKey struct{}
+
+// Recoverable marks the transactions run with ctx as bookkeeping that openproton redoes if
+// it is lost (a finished deployment whose record is lost is run again by the reaper), so a
+// driver may commit them without waiting for the disk. Writes a client is told about must
+// never use it.
+func Recoverable(ctx context.Context) context.Context {
+	return context.WithValue(ctx, recoverableKey{}, true)
+}
+
+// IsRecoverable reports whether ctx was marked by Recoverable.
+func IsRecoverable(ctx context.Context) bool {
+	v, _ := ctx.Value(recoverableKey{}).(bool)
+	return v
 }
 
 // Page selects one page of a keyset-paged list: the rows whose sort key is after After.

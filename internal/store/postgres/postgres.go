@@ -6,6 +6,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,6 +39,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "openproton"
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default (max(4, CPUs)) starves a replica whose job queue holds one
+		// connection for notifications and whose deployment workers and API requests each
+		// need one; pool_max_conns in the URL overrides this.
+		cfg.MaxConns = 20
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -74,7 +81,15 @@ func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 		return err
 	}
 	q := &sqlcore.Queries{R: tx, W: tx, Native: tx.tx}
-	return sqlcore.InTx(ctx, tx, func() error { return fn(q) })
+	return sqlcore.InTx(ctx, tx, func() error {
+		if store.IsRecoverable(ctx) {
+			// Bookkeeping the engine redoes if lost: do not wait for the WAL flush.
+			if _, err := tx.tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return fmt.Errorf("postgres: %w", err)
+			}
+		}
+		return fn(q)
+	})
 }
 
 func (s *Store) begin(ctx context.Context) (*pgTx, error) {

@@ -104,6 +104,14 @@ func (q *Queries) DeploymentUpdate(ctx context.Context, d *store.Deployment) err
 	return nil
 }
 
+func (q *Queries) DeploymentClaim(ctx context.Context, accountID, id string, attempt int, owner string, now, until time.Time) (*store.Deployment, error) {
+	d, err := getOne(ctx, q.W, `UPDATE deployments SET lease_owner = $4, lease_expires_at = $6, version = version + 1
+		WHERE account_id = $1 AND id = $2 AND attempt = $3 AND status IN ('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS')
+		AND (lease_owner = '' OR lease_owner = $4 OR lease_expires_at < $5)
+		RETURNING `+deploymentColumns, []any{accountID, id, attempt, owner, micros(now), micros(until)}, scanDeployment)
+	return d, wrap(err, "claim deployment %s", id)
+}
+
 func (q *Queries) DeploymentDelete(ctx context.Context, accountID, id string) error {
 	n, err := q.W.Exec(ctx, `DELETE FROM deployments WHERE account_id = $1 AND id = $2`, accountID, id)
 	return wrap(mustAffect(n, err, store.ErrNotFound), "delete deployment %s", id)
@@ -142,9 +150,13 @@ type appendScan struct {
 
 func (a appendScan) Scan(dest ...any) error { return a.r.Scan(append(dest, a.extra)...) }
 
-func (q *Queries) DeploymentsOrphaned(ctx context.Context, now time.Time, limit int) ([]*store.Deployment, error) {
-	rows, err := q.R.Query(ctx, `SELECT `+deploymentColumns+` FROM deployments
-		WHERE lease_owner <> '' AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT $2`, micros(now), limit)
+func (q *Queries) DeploymentsOrphaned(ctx context.Context, now, idleBefore time.Time, limit int) ([]*store.Deployment, error) {
+	rows, err := q.R.Query(ctx, `SELECT `+deploymentColumns+` FROM (
+		SELECT * FROM deployments WHERE lease_owner <> '' AND lease_expires_at < $1
+		UNION ALL
+		SELECT * FROM deployments WHERE lease_owner = '' AND status IN ('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS')
+			AND last_modified_at < $2
+	) o ORDER BY last_modified_at LIMIT $3`, micros(now), micros(idleBefore), limit)
 	if err != nil {
 		return nil, wrap(err, "orphaned deployments")
 	}

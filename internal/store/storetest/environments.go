@@ -135,14 +135,30 @@ func testDeployments(t *testing.T, open Opener) {
 	d.Outputs = []store.Output{{Key: "k", Value: "v"}}
 	d.LastModifiedAt = base.Add(time.Minute)
 	must(t, s.DeploymentUpdate(ctx, d))
-	orphans, err := s.DeploymentsOrphaned(ctx, base.Add(2*time.Minute), 10)
+	orphans, err := s.DeploymentsOrphaned(ctx, base.Add(2*time.Minute), base, 10)
 	must(t, err)
 	same(t, "orphans", len(orphans), 1)
 	same(t, "orphan", orphans[0].ID, "d3")
 	same(t, "orphan outputs", orphans[0].Outputs, d.Outputs)
-	orphans, err = s.DeploymentsOrphaned(ctx, base.Add(30*time.Second), 10)
+	orphans, err = s.DeploymentsOrphaned(ctx, base.Add(30*time.Second), base, 10)
 	must(t, err)
 	same(t, "lease still valid", len(orphans), 0)
+	// In-flight deployments without a lease count once they sat untouched too long.
+	orphans, err = s.DeploymentsOrphaned(ctx, base.Add(30*time.Second), base.Add(3*time.Second), 10)
+	must(t, err)
+	same(t, "idle unleased", len(orphans), 3) // d0, d1, d2; d3 is leased
+
+	// Claims: not while another lease is valid; yes once it ran out, or for the holder.
+	_, err = s.DeploymentClaim(ctx, "a", "d3", 1, "replica-2", base.Add(30*time.Second), base.Add(time.Hour))
+	wantErr(t, "claim under a valid lease", err, store.ErrNotFound)
+	_, err = s.DeploymentClaim(ctx, "a", "d3", 2, "replica-2", base.Add(2*time.Minute), base.Add(time.Hour))
+	wantErr(t, "claim of another attempt", err, store.ErrNotFound)
+	claimed, err := s.DeploymentClaim(ctx, "a", "d3", 1, "replica-2", base.Add(2*time.Minute), base.Add(3*time.Minute))
+	must(t, err)
+	same(t, "claimed by", claimed.LeaseOwner, "replica-2")
+	same(t, "claimed until", claimed.LeaseExpiresAt, base.Add(3*time.Minute))
+	same(t, "claim bumps the version", claimed.Version, d.Version+1)
+	d = claimed
 
 	stale := *d
 	d.Status, d.LeaseOwner, d.CompletedAt, d.Log = store.StatusSucceeded, "", base.Add(time.Hour), []byte("done\n")

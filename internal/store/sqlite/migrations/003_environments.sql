@@ -63,3 +63,4 @@ CREATE TABLE deployments (
 CREATE UNIQUE INDEX deployments_order ON deployments (account_id, sort_key);
 CREATE INDEX deployments_environment ON deployments (account_id, environment_name, sort_key);
 CREATE INDEX deployments_leases ON deployments (lease_expires_at) WHERE lease_owner <> '';
+CREATE INDEX deployments_unleased ON deployments (last_modified_at) WHERE lease_owner = '' AND status IN ('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS');
