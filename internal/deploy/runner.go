@@ -96,9 +96,8 @@ func (r *Runner) lease() time.Duration {
 }
 
 // idle is how long an in-flight deployment may wait unclaimed before its job is taken to
-// be lost (claims are committed without waiting for the disk, so a database crash can undo
-// one whose job had started) and it is queued again. Queueing again is harmless: the older
-// job finds its attempt superseded.
+// be lost (River gave up on it, say) and it is queued again. Queueing again is harmless: the
+// older job finds its attempt superseded.
 func (r *Runner) idle() time.Duration {
 	if r.IdleRequeue <= 0 {
 		return 2 * time.Minute
@@ -176,12 +175,7 @@ func (r *Runner) Work(ctx context.Context, job *river.Job[Args]) error {
 // wait when another replica holds a live lease.
 func (r *Runner) claim(ctx context.Context, a Args) (*store.Deployment, time.Duration, error) {
 	now := r.now()
-	var d *store.Deployment
-	err := r.Store.Tx(store.Recoverable(ctx), func(q store.Queries) error {
-		var err error
-		d, err = q.DeploymentClaim(ctx, a.AccountID, a.DeploymentID, a.Attempt, r.Replica, now, now.Add(r.lease()))
-		return err
-	})
+	d, err := r.Store.DeploymentClaim(ctx, a.AccountID, a.DeploymentID, a.Attempt, r.Replica, now, now.Add(r.lease()))
 	if !errors.Is(err, store.ErrNotFound) {
 		return d, 0, err
 	}
@@ -302,12 +296,9 @@ func (r *Runner) release(d *store.Deployment) {
 func (r *Runner) finish(ctx context.Context, claimed *store.Deployment, res *provision.Result, runErr error, log *slog.Logger) error {
 	a := Args{AccountID: claimed.AccountID, DeploymentID: claimed.ID, Attempt: claimed.Attempt}
 	known := claimed
-	// If a database crash loses this commit, the deployment is still in flight under an
-	// expired lease and the reaper runs it again; so it need not wait for the disk.
-	txCtx := store.Recoverable(ctx)
 	for range 10 {
 		var d *store.Deployment
-		err := r.Store.Tx(txCtx, func(q store.Queries) error {
+		err := r.Store.Tx(ctx, func(q store.Queries) error {
 			if known != nil {
 				d, known = known, nil
 			} else {

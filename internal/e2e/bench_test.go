@@ -106,3 +106,41 @@ func succeeded(ctx context.Context, st store.Store) (int, time.Duration, error) 
 		p.After = next
 	}
 }
+
+// BenchmarkDeploymentLatency measures one deployment at a time (noop provisioner): the
+// engine's overhead from the create request's commit to SUCCEEDED, server-side.
+func BenchmarkDeploymentLatency(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchLatency(b, "") })
+	b.Run("postgres", func(b *testing.B) { benchLatency(b, pgtest.Schema(b, pgtest.URL(b))) })
+}
+
+func benchLatency(b *testing.B, database string) {
+	srv := startServerWith(b, func(c *config.Server) {
+		c.Provisioner = "noop"
+		c.DatabaseURL = database
+	})
+	c := srv.admin()
+	ctx := context.Background()
+	publishEnv(b, srv, "bench", "", codebuildEnvBundle(), "")
+	var total time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		name := fmt.Sprintf("env-%06d", i)
+		if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String(name), TemplateName: aws.String("bench"),
+			TemplateMajorVersion: aws.String("1"), Spec: spec("  team: platform\n"), CodebuildRoleArn: aws.String(cbRole)}); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			e, err := srv.Store().EnvironmentGet(ctx, accountID, name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if e.DeploymentStatus == store.StatusSucceeded {
+				total += e.LastDeploymentSucceededAt.Sub(e.LastDeploymentAttemptedAt)
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms-engine-overhead")
+}

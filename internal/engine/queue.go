@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -55,24 +54,7 @@ func New(ctx context.Context, st store.Store, cfg Config) (Queue, error) {
 	case *sqlite.Store:
 		return newQueue(ctx, riversqlite.New(s.WriterDB()), cfg, func(q store.Queries) *sql.Tx { return sqlite.SQLTx(q) })
 	case *postgres.Store:
-		// River's own bookkeeping (fetching, completing, leadership) runs on a small pool
-		// that does not wait for WAL flushes: a job whose state a database crash loses is
-		// fetched or rescued again, and deployments guard against running twice with their
-		// own leases. Jobs are still inserted in the caller's (durable) transaction.
-		pcfg := s.Pool().Config().Copy()
-		pcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-		pcfg.MaxConns = 6
-		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-		if err != nil {
-			return nil, fmt.Errorf("engine: %w", err)
-		}
-		q, err := newQueue(ctx, riverpgxv5.New(pool), cfg, func(q store.Queries) pgx.Tx { return postgres.PgxTx(q) })
-		if err != nil {
-			pool.Close()
-			return nil, err
-		}
-		q.close = pool.Close
-		return q, nil
+		return newQueue(ctx, riverpgxv5.New(s.Pool()), cfg, func(q store.Queries) pgx.Tx { return postgres.PgxTx(q) })
 	}
 	return nil, fmt.Errorf("engine: no job queue for store %T", st)
 }
@@ -80,7 +62,6 @@ func New(ctx context.Context, st store.Store, cfg Config) (Queue, error) {
 type riverQueue[TTx comparable] struct {
 	client *river.Client[TTx]
 	txOf   func(store.Queries) TTx
-	close  func() // releases the queue's own connections, if any
 }
 
 func newQueue[TTx comparable](ctx context.Context, driver riverdriver.Driver[TTx], cfg Config, txOf func(store.Queries) TTx) (*riverQueue[TTx], error) {
@@ -129,25 +110,9 @@ func (q *riverQueue[TTx]) EnqueueTx(ctx context.Context, sq store.Queries, args 
 }
 
 func (q *riverQueue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }
-func (q *riverQueue[TTx]) Stop(ctx context.Context) error {
-	err := q.client.Stop(ctx)
-	if err == nil {
-		q.release()
-	}
-	return err
-}
-
+func (q *riverQueue[TTx]) Stop(ctx context.Context) error  { return q.client.Stop(ctx) }
 func (q *riverQueue[TTx]) StopAndCancel(ctx context.Context) error {
-	err := q.client.StopAndCancel(ctx)
-	q.release()
-	return err
-}
-
-func (q *riverQueue[TTx]) release() {
-	if q.close != nil {
-		q.close()
-		q.close = nil
-	}
+	return q.client.StopAndCancel(ctx)
 }
 
 // quiet passes River's logs on at warning level and above: its info logs narrate routine

@@ -137,22 +137,6 @@ type Queries interface {
 	IdempotencyDelete(ctx context.Context, accountID, operation, token string) error
 }
 
-type recoverableKey struct{}
-
-// Recoverable marks the transactions run with ctx as bookkeeping that openproton redoes if
-// it is lost (a finished deployment whose record is lost is run again by the reaper), so a
-// driver may commit them without waiting for the disk. Writes a client is told about must
-// never use it.
-func Recoverable(ctx context.Context) context.Context {
-	return context.WithValue(ctx, recoverableKey{}, true)
-}
-
-// IsRecoverable reports whether ctx was marked by Recoverable.
-func IsRecoverable(ctx context.Context) bool {
-	v, _ := ctx.Value(recoverableKey{}).(bool)
-	return v
-}
-
 // Page selects one page of a keyset-paged list: the rows whose sort key is after After.
 // Lists return the next page's After (the last key returned), or "" on the last page.
 // Records' times come back in UTC, truncated to microseconds.

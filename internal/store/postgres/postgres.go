@@ -40,6 +40,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "openproton"
 	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+		// Prepared statements are cached per connection. A generic plan made while a table
+		// was small (a new database) keeps scanning the whole table as it grows; custom
+		// plans follow its real size, and planning these short statements is cheap.
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	if !strings.Contains(url, "pool_max_conns") {
 		// pgxpool's default (max(4, CPUs)) starves a replica whose job queue holds one
 		// connection for notifications and whose deployment workers and API requests each
@@ -81,15 +87,7 @@ func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 		return err
 	}
 	q := &sqlcore.Queries{R: tx, W: tx, Native: tx.tx}
-	return sqlcore.InTx(ctx, tx, func() error {
-		if store.IsRecoverable(ctx) {
-			// Bookkeeping the engine redoes if lost: do not wait for the WAL flush.
-			if _, err := tx.tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-				return fmt.Errorf("postgres: %w", err)
-			}
-		}
-		return fn(q)
-	})
+	return sqlcore.InTx(ctx, tx, func() error { return fn(q) })
 }
 
 func (s *Store) begin(ctx context.Context) (*pgTx, error) {
