@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -678,5 +679,87 @@ func TestEnvironmentListFiltersAndNotify(t *testing.T) {
 	}
 	if _, err := dev.DeleteEnvironment(ctx, &proton.DeleteEnvironmentInput{Name: aws.String("env0")}); apiCode(err) != "AccessDeniedException" {
 		t.Fatalf("developer delete: %v", err)
+	}
+}
+
+// A deployment's captured output is readable with `openproton deployment-log` (a signed GET
+// of the log endpoint) by any key that may read deployments.
+func TestDeploymentLogCommand(t *testing.T) {
+	srv := startDeployingServer(t, nil)
+	ctx := context.Background()
+	c := srv.admin()
+	publishEnv(t, srv, "cb", "", codebuildEnvBundle(), "")
+	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("broken"), TemplateName: aws.String("cb"),
+		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: platform\n  mode: fail\n"), CodebuildRoleArn: aws.String(cbRole)}); err != nil {
+		t.Fatal(err)
+	}
+	env, _ := waitDeployed(t, c, "broken", 60*time.Second)
+	id := aws.ToString(env.LastAttemptedDeploymentId)
+	readerID, readerSecret := srv.newKey(t, accountID, "readonly")
+
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(openprotonBinary(t), append([]string{"deployment-log", "--endpoint-url", srv.URL()}, args...)...)
+		cmd.Env = srv.awsEnv(t, readerID, readerSecret)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(id)
+	if err != nil || !strings.Contains(out, "provisioning went boom") {
+		t.Fatalf("deployment-log %s: %v\n%s", id, err, out)
+	}
+	out, err = run("0b7a6f0e-1d2c-4b5a-9e8f-7a6b5c4d3e2f")
+	if err == nil || !strings.Contains(out, "ResourceNotFoundException") {
+		t.Fatalf("log of an unknown deployment: %v\n%s", err, out)
+	}
+}
+
+// The aws CLI creates, waits for and reads an environment; boto3's waiter and paginator
+// read its deployments.
+func TestEnvironmentWithAWSCLIAndBoto3(t *testing.T) {
+	needTool(t, "python3", "-c", "import boto3")
+	srv := startDeployingServer(t, nil)
+	publishEnv(t, srv, "cb", "", codebuildEnvBundle(), "")
+	env := srv.awsEnv(t, rootKeyID, rootSecret)
+	specFile := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(specFile, []byte("proton: EnvironmentSpec\nspec:\n  team: cli-team\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runAWS(t, srv, env, "proton", "create-environment", "--name", "from-cli", "--template-name", "cb",
+		"--template-major-version", "1", "--spec", "file://"+specFile, "--codebuild-role-arn", cbRole)
+	if code != 0 || !strings.Contains(out, `"IN_PROGRESS"`) {
+		t.Fatalf("create-environment: %d %s %s", code, out, stderr)
+	}
+	if _, stderr, code = runAWS(t, srv, env, "proton", "wait", "environment-deployed", "--name", "from-cli"); code != 0 {
+		t.Fatalf("wait environment-deployed: %d %s", code, stderr)
+	}
+	out, stderr, code = runAWS(t, srv, env, "proton", "list-environment-outputs", "--environment-name", "from-cli")
+	if code != 0 || !strings.Contains(out, `"notified"`) {
+		t.Fatalf("list-environment-outputs: %d %s %s", code, out, stderr)
+	}
+
+	script := `
+import boto3, sys, json
+c = boto3.client("proton", endpoint_url=sys.argv[1])
+c.update_environment(name="from-cli", deploymentType="CURRENT_VERSION", spec="proton: EnvironmentSpec\nspec:\n  team: py-team\n")
+c.get_waiter("environment_deployed").wait(name="from-cli", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+deps = [d for page in c.get_paginator("list_deployments").paginate(environmentName="from-cli", PaginationConfig={"PageSize": 1}) for d in page["deployments"]]
+e = c.get_environment(name="from-cli")["environment"]
+print(json.dumps({"statuses": [d["deploymentStatus"] for d in deps], "spec": e["spec"], "status": e["deploymentStatus"]}))
+`
+	cmd := exec.Command("python3", "-c", script, srv.URL())
+	cmd.Env = env
+	raw, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("boto3: %v\n%s", err, raw)
+	}
+	var got struct {
+		Statuses     []string
+		Spec, Status string
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("boto3 output %q: %v", raw, err)
+	}
+	if len(got.Statuses) != 2 || got.Status != "SUCCEEDED" || !strings.Contains(got.Spec, "py-team") {
+		t.Errorf("boto3 saw %+v", got)
 	}
 }

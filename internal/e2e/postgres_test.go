@@ -25,6 +25,11 @@ func TestOnPostgres(t *testing.T) {
 		{"TemplateCreateRetryRules", TestTemplateCreateRetryRules},
 		{"BackwardCompatibility", TestBackwardCompatibility},
 		{"ServiceTemplateVersionRules", TestServiceTemplateVersionRules},
+		{"EnvironmentLifecycle", TestEnvironmentLifecycle},
+		{"EnvironmentFailureAndCancel", TestEnvironmentFailureAndCancel},
+		{"InvalidEnvironmentRequests", TestInvalidEnvironmentRequestsChangeNothing},
+		{"CustomerManagedEnvironment", TestCustomerManagedEnvironment},
+		{"EnvironmentListFiltersAndNotify", TestEnvironmentListFiltersAndNotify},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

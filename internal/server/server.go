@@ -5,6 +5,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +64,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.proton.ServeHTTP(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, LogPath) {
+		h.proton.serveLog(w, r)
 		return
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {

@@ -216,3 +216,17 @@ func mergeReported(cur []store.Output, reported []types.Output) []store.Output {
 	}
 	return out
 }
+
+// DeploymentLog returns a finished deployment's captured output (the last 256 KiB); a
+// deployment still running has none yet.
+func (s *Service) DeploymentLog(ctx context.Context, id string) ([]byte, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log, err := s.store.DeploymentLog(ctx, c.AccountID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.NotFoundf("deployment %s not found", id)
+	}
+	return log, err
+}
