@@ -671,6 +671,18 @@ func TestEnvironmentListFiltersAndNotify(t *testing.T) {
 	if _, err := c.TagResource(ctx, &proton.TagResourceInput{ResourceArn: arn, Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("x")}}}); err != nil {
 		t.Fatal(err)
 	}
+	// The resources summary classifies environments against published versions.
+	publishEnv(t, srv, "b", "1", codebuildEnvBundle(), "") // b 1.1: env1, env3 behind a minor
+	publishEnv(t, srv, "a", "", codebuildEnvBundle(), "")  // a 2.0: env0, env2, env4 behind a major
+	sum, err := c.GetResourcesSummary(ctx, &proton.GetResourcesSummaryInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := sum.Counts.Environments
+	if aws.ToInt32(envs.Total) != 5 || aws.ToInt32(envs.BehindMajor) != 3 || aws.ToInt32(envs.BehindMinor) != 2 || aws.ToInt32(envs.UpToDate) != 0 || aws.ToInt32(envs.Failed) != 0 {
+		t.Errorf("environment counts: total %d, behind major %d, behind minor %d, up to date %d, failed %d", aws.ToInt32(envs.Total),
+			aws.ToInt32(envs.BehindMajor), aws.ToInt32(envs.BehindMinor), aws.ToInt32(envs.UpToDate), aws.ToInt32(envs.Failed))
+	}
 	// Developers may read environments but not change them.
 	id, secret := srv.newKey(t, accountID, "developer")
 	dev := srv.client(id, secret)

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/openproton/openproton/internal/api"
 	"github.com/openproton/openproton/internal/api/types"
@@ -81,8 +82,9 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, in *types.UpdateAcc
 	}
 }
 
-// GetResourcesSummary counts the account's resources. Only templates can exist so far; the
-// other kinds report a total of zero.
+// GetResourcesSummary counts the account's resources. Environments are split into failed,
+// up to date, behind a major and behind a minor version (each counted once, failed first);
+// services, instances, pipelines and components do not exist yet and count zero.
 func (s *Service) GetResourcesSummary(ctx context.Context, _ *types.GetResourcesSummaryInput) (*types.GetResourcesSummaryOutput, error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -96,12 +98,16 @@ func (s *Service) GetResourcesSummary(ctx context.Context, _ *types.GetResources
 	if err != nil {
 		return nil, err
 	}
+	envs, err := s.environmentCounts(ctx, c.AccountID)
+	if err != nil {
+		return nil, err
+	}
 	zero := func() *types.ResourceCountsSummary {
 		return &types.ResourceCountsSummary{Failed: ptr(int32(0)), UpToDate: ptr(int32(0)), BehindMajor: ptr(int32(0)), BehindMinor: ptr(int32(0))}
 	}
 	return &types.GetResourcesSummaryOutput{Counts: &types.CountsSummary{
 		Components:           zero(),
-		Environments:         zero(),
+		Environments:         envs,
 		ServiceInstances:     zero(),
 		Services:             zero(),
 		Pipelines:            zero(),
@@ -111,3 +117,57 @@ func (s *Service) GetResourcesSummary(ctx context.Context, _ *types.GetResources
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// environmentCounts classifies every environment of the account against its template's
+// published versions.
+func (s *Service) environmentCounts(ctx context.Context, accountID string) (*types.ResourceCountsSummary, error) {
+	var total, failed, upToDate, behindMajor, behindMinor int32
+	latest := map[string]*store.TemplateVersion{} // template → highest published; template/major → highest published minor
+	published := func(name string, major int) (*store.TemplateVersion, error) {
+		key := fmt.Sprintf("%s/%d", name, major)
+		if v, ok := latest[key]; ok {
+			return v, nil
+		}
+		v, err := s.store.TemplateVersionLatest(ctx, accountID, store.EnvironmentTemplateType, name, major, true)
+		if errors.Is(err, store.ErrNotFound) {
+			v, err = nil, nil
+		}
+		latest[key] = v
+		return v, err
+	}
+	p := store.Page{Limit: 1000}
+	for {
+		list, next, err := s.store.EnvironmentList(ctx, accountID, nil, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range list {
+			total++
+			if e.DeploymentStatus == store.StatusFailed {
+				failed++
+				continue
+			}
+			top, err := published(e.TemplateName, -1)
+			if err != nil {
+				return nil, err
+			}
+			same, err := published(e.TemplateName, e.TemplateMajor)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case top != nil && top.Major > e.TemplateMajor:
+				behindMajor++
+			case same != nil && same.Minor > e.TemplateMinor:
+				behindMinor++
+			default:
+				upToDate++
+			}
+		}
+		if next == "" {
+			break
+		}
+		p.After = next
+	}
+	return &types.ResourceCountsSummary{Total: total, Failed: ptr(failed), UpToDate: ptr(upToDate), BehindMajor: ptr(behindMajor), BehindMinor: ptr(behindMinor)}, nil
+}
