@@ -1,7 +1,7 @@
 # The two set-up commands: `make run` (server on embedded defaults) and `make test`.
 GO ?= go
 
-.PHONY: run test generate check bench load fuzz
+.PHONY: run test generate check bench bench-engine load fuzz
 
 run:
 	$(GO) run ./cmd/openproton server
@@ -24,7 +24,13 @@ check:
 	$(GO) vet ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/server/... ./internal/sigv4/...
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/app/ ./internal/server/... ./internal/sigv4/... ./internal/bundle/
+
+# The deployment engine with the noop provisioner: 10,000 environments on SQLite and on
+# PostgreSQL (OPENPROTON_TEST_DATABASE_URL), and one-at-a-time latency.
+bench-engine:
+	$(GO) test -run '^$$' -bench 'EnvironmentDeployments' -benchtime 10000x -timeout 30m ./internal/e2e/
+	$(GO) test -run '^$$' -bench 'DeploymentLatency' -benchtime 200x ./internal/e2e/
 
 # Compares openproton's request rate with a bare net/http handler serving the same bytes.
 load:
