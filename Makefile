@@ -39,3 +39,4 @@ load:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzProtonRequest -fuzztime 60s ./internal/server/
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 60s ./internal/server/
+	$(GO) test -run '^$$' -fuzz FuzzEnvironmentSpec -fuzztime 60s ./internal/bundle/

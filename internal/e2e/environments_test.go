@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -773,5 +774,45 @@ print(json.dumps({"statuses": [d["deploymentStatus"] for d in deps], "spec": e["
 	}
 	if len(got.Statuses) != 2 || got.Status != "SUCCEEDED" || !strings.Contains(got.Spec, "py-team") {
 		t.Errorf("boto3 saw %+v", got)
+	}
+}
+
+// Twenty identical CreateEnvironment calls at once make one environment and one deployment;
+// all of them answer with it. A different request for the same name is refused.
+func TestConcurrentIdenticalEnvironmentCreates(t *testing.T) {
+	srv := startServerWith(t, func(c *config.Server) { c.Provisioner = "noop" })
+	ctx := context.Background()
+	c := srv.admin()
+	publishEnv(t, srv, "cb", "", codebuildEnvBundle(), "")
+	in := &proton.CreateEnvironmentInput{Name: aws.String("once"), TemplateName: aws.String("cb"), TemplateMajorVersion: aws.String("1"),
+		Spec: spec("  team: platform\n"), CodebuildRoleArn: aws.String(cbRole), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}
+	var wg sync.WaitGroup
+	ids := make([]string, 20)
+	errs := make([]error, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			out, err := c.CreateEnvironment(ctx, in)
+			errs[i] = err
+			if err == nil {
+				ids[i] = aws.ToString(out.Environment.LastAttemptedDeploymentId)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("call %d answered deployment %s, call 0 %s", i, ids[i], ids[0])
+		}
+	}
+	if d := deployments(t, c, "once"); len(d) != 1 {
+		t.Fatalf("%d deployments for 20 identical creates", len(d))
+	}
+	other := *in
+	other.Spec = spec("  team: someone-else\n")
+	if _, err := c.CreateEnvironment(ctx, &other); apiCode(err) != "ValidationException" {
+		t.Fatalf("a different create for a taken name: %v, want ValidationException", err)
 	}
 }
