@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -426,12 +425,4 @@ func (r *Runner) ReapOnce(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// Tail is the end of a log for a status message.
-func Tail(log []byte, max int) string {
-	if len(log) > max {
-		log = log[len(log)-max:]
-	}
-	return strings.TrimRight(string(log), "\n")
 }

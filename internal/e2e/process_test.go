@@ -126,15 +126,15 @@ func (p *process) client() *proton.Client {
 		func(o *proton.Options) { o.BaseEndpoint = aws.String(p.url) })
 }
 
-// slowBundle provisions in a few seconds, long enough to kill a server in the middle.
-func slowBundle() []file {
+// slowBundle provisions in the given seconds, long enough to stop a server in the middle.
+func slowBundle(seconds int) []file {
 	return []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: `infrastructure:
   templates:
     - rendering_engine: codebuild
       settings:
         image: aws/codebuild/standard:7.0
         provision:
-          - sleep 4
+          - sleep `+fmt.Sprint(seconds)+`
           - printf '{"finished":"yes"}' > proton-outputs.json
         deprovision:
           - true
@@ -142,7 +142,7 @@ func slowBundle() []file {
 }
 
 // startSlowDeployment publishes the slow template through p and creates an environment.
-func startSlowDeployment(t *testing.T, p *process) {
+func startSlowDeployment(t *testing.T, p *process, seconds int) {
 	t.Helper()
 	ctx := context.Background()
 	c := p.client()
@@ -150,7 +150,7 @@ func startSlowDeployment(t *testing.T, p *process) {
 	if _, err := c.CreateEnvironmentTemplate(ctx, &proton.CreateEnvironmentTemplateInput{Name: &name}); err != nil {
 		t.Fatal(err)
 	}
-	uploadTo(t, p.url, "bundles", "slow.tar.gz", tarball(t, name, slowBundle()))
+	uploadTo(t, p.url, "bundles", "slow.tar.gz", tarball(t, name, slowBundle(seconds)))
 	if _, err := c.CreateEnvironmentTemplateVersion(ctx, &proton.CreateEnvironmentTemplateVersionInput{TemplateName: &name, Source: source("bundles", "slow.tar.gz")}); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func finishedAfterCrash(t *testing.T, p *process) {
 func TestKilledServerResumesDeployments(t *testing.T) {
 	dataDir := t.TempDir()
 	first := startProcess(t, dataDir, "")
-	startSlowDeployment(t, first)
+	startSlowDeployment(t, first, 4)
 	first.kill(t)
 
 	start := time.Now()
@@ -204,11 +204,30 @@ func TestKilledServerResumesDeployments(t *testing.T) {
 func TestSecondServerTakesOverOnPostgres(t *testing.T) {
 	database := pgtest.Schema(t, pgtest.URL(t))
 	a := startProcess(t, t.TempDir(), database)
-	startSlowDeployment(t, a)
+	startSlowDeployment(t, a, 4)
 	b := startProcess(t, t.TempDir(), database)
 	a.kill(t)
 
 	start := time.Now()
 	finishedAfterCrash(t, b)
 	t.Logf("the surviving server finished the deployment %s after the other was killed", time.Since(start).Round(100*time.Millisecond))
+}
+
+// A server stopped gracefully in the middle of a deployment hands it on: after a restart
+// it runs again and finishes.
+func TestGracefulRestartResumesDeployments(t *testing.T) {
+	dataDir := t.TempDir()
+	first := startProcess(t, dataDir, "")
+	// Longer than the 3 s a stopping server lets deployments finish.
+	startSlowDeployment(t, first, 8)
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.cmd.Wait(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	start := time.Now()
+	second := startProcess(t, dataDir, "")
+	finishedAfterCrash(t, second)
+	t.Logf("deployment finished %s after the restart", time.Since(start).Round(100*time.Millisecond))
 }
