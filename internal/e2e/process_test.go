@@ -134,7 +134,7 @@ func slowBundle(seconds int) []file {
       settings:
         image: aws/codebuild/standard:7.0
         provision:
-          - sleep `+fmt.Sprint(seconds)+`
+          - sleep ` + fmt.Sprint(seconds) + `
           - printf '{"finished":"yes"}' > proton-outputs.json
         deprovision:
           - true
