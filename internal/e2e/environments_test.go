@@ -138,6 +138,13 @@ func spec(inputs string) *string {
 
 const cbRole = "arn:aws:iam::000000000000:role/codebuild"
 
+// createCB creates an environment from major 1 of the "cb" template with the given spec
+// inputs (YAML lines under spec:).
+func createCB(c *proton.Client, name, inputs string) (*proton.CreateEnvironmentOutput, error) {
+	return c.CreateEnvironment(context.Background(), &proton.CreateEnvironmentInput{Name: aws.String(name), TemplateName: aws.String("cb"),
+		TemplateMajorVersion: aws.String("1"), Spec: spec(inputs), CodebuildRoleArn: aws.String(cbRole)})
+}
+
 // waitDeployed runs the SDK's EnvironmentDeployed waiter and returns the environment.
 func waitDeployed(t testing.TB, c *proton.Client, name string, timeout time.Duration) (*types.Environment, error) {
 	t.Helper()
@@ -189,8 +196,7 @@ func TestEnvironmentLifecycle(t *testing.T) {
 	c := srv.admin()
 	publishEnv(t, srv, "cb", "", codebuildEnvBundle(), "")
 
-	created, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("dev"), TemplateName: aws.String("cb"),
-		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: platform\n"), CodebuildRoleArn: aws.String(cbRole)})
+	created, err := createCB(c, "dev", "  team: platform\n")
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
@@ -418,8 +424,7 @@ func TestEnvironmentFailureAndCancel(t *testing.T) {
 	publishEnv(t, srv, "cb", "", codebuildEnvBundle(), "")
 
 	// A failing command fails the deployment with the output's tail in the message.
-	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("broken"), TemplateName: aws.String("cb"),
-		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: platform\n  mode: fail\n"), CodebuildRoleArn: aws.String(cbRole)}); err != nil {
+	if _, err := createCB(c, "broken", "  team: platform\n  mode: fail\n"); err != nil {
 		t.Fatal(err)
 	}
 	env, err := waitDeployed(t, c, "broken", 60*time.Second)
@@ -433,8 +438,7 @@ func TestEnvironmentFailureAndCancel(t *testing.T) {
 
 	// Cancel a slow update: CANCELLING, then CANCELLED within seconds, and the environment
 	// is back at its last successful spec and outputs.
-	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("dev"), TemplateName: aws.String("cb"),
-		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: platform\n"), CodebuildRoleArn: aws.String(cbRole)}); err != nil {
+	if _, err := createCB(c, "dev", "  team: platform\n"); err != nil {
 		t.Fatal(err)
 	}
 	if env, err = waitDeployed(t, c, "dev", 60*time.Second); err != nil {
@@ -551,8 +555,7 @@ func TestInvalidEnvironmentRequestsChangeNothing(t *testing.T) {
 	}
 
 	// A bad spec on update changes nothing either.
-	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("dev"), TemplateName: aws.String("cb"),
-		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: platform\n"), CodebuildRoleArn: aws.String(cbRole)}); err != nil {
+	if _, err := createCB(c, "dev", "  team: platform\n"); err != nil {
 		t.Fatal(err)
 	}
 	env, err := waitDeployed(t, c, "dev", 60*time.Second)
@@ -699,11 +702,9 @@ func TestEnvironmentListFiltersAndNotify(t *testing.T) {
 // of the log endpoint) by any key that may read deployments.
 func TestDeploymentLogCommand(t *testing.T) {
 	srv := startDeployingServer(t, nil)
-	ctx := context.Background()
 	c := srv.admin()
 	publishEnv(t, srv, "cb", "", codebuildEnvBundle(), "")
-	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("broken"), TemplateName: aws.String("cb"),
-		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: platform\n  mode: fail\n"), CodebuildRoleArn: aws.String(cbRole)}); err != nil {
+	if _, err := createCB(c, "broken", "  team: platform\n  mode: fail\n"); err != nil {
 		t.Fatal(err)
 	}
 	env, _ := waitDeployed(t, c, "broken", 60*time.Second)
