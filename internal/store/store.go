@@ -130,6 +130,14 @@ type Queries interface {
 	// idleBefore (their job was lost), oldest first.
 	DeploymentsOrphaned(ctx context.Context, now, idleBefore time.Time, limit int) ([]*Deployment, error)
 
+	// Account connections are unique by id. Update is versioned.
+	AccountConnectionCreate(ctx context.Context, c *AccountConnection) error
+	AccountConnectionGet(ctx context.Context, id string) (*AccountConnection, error)
+	AccountConnectionUpdate(ctx context.Context, c *AccountConnection) error
+	AccountConnectionDelete(ctx context.Context, id string) error
+	// AccountConnectionList pages by id (creation order).
+	AccountConnectionList(ctx context.Context, f AccountConnectionFilter, p Page) ([]*AccountConnection, string, error)
+
 	// Idempotency records map a client token to the resource its first request made.
 	// IdempotencyPut returns ErrAlreadyExists when the token is taken.
 	IdempotencyPut(ctx context.Context, r *IdempotencyRecord) error
@@ -332,4 +340,26 @@ type Deployment struct {
 // DeploymentFilter narrows ListDeployments; empty fields match everything.
 type DeploymentFilter struct {
 	EnvironmentName, ServiceName, ServiceInstanceName, ComponentName string
+}
+
+// AccountConnection is an environment account connection: a request from an environment
+// account to let a management account deploy one environment into it.
+type AccountConnection struct {
+	ID                                          string
+	EnvironmentAccountID, ManagementAccountID   string
+	EnvironmentName                             string
+	RoleArn, ComponentRoleArn, CodebuildRoleArn string
+	Status                                      string // PENDING | CONNECTED | REJECTED
+	RequestedAt, LastModifiedAt                 time.Time
+	Version                                     int64
+}
+
+// AccountConnectionFilter selects connections one side of them sees.
+type AccountConnectionFilter struct {
+	// ManagementSide lists the connections AccountID manages; otherwise those it requested
+	// as the environment account.
+	ManagementSide  bool
+	AccountID       string
+	EnvironmentName string   // "" = any
+	Statuses        []string // empty = any
 }

@@ -45,6 +45,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"Idempotency", testIdempotency},
 		{"Environments", testEnvironments},
 		{"Deployments", testDeployments},
+		{"AccountConnections", testAccountConnections},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
