@@ -522,7 +522,7 @@ func TestInvalidEnvironmentRequestsChangeNothing(t *testing.T) {
 		{"unknown template", proton.CreateEnvironmentInput{TemplateName: aws.String("nope")}, "ResourceNotFoundException", "nope"},
 		{"unknown minor", proton.CreateEnvironmentInput{TemplateMinorVersion: aws.String("7")}, "ResourceNotFoundException", "1.7"},
 		{"no published version", proton.CreateEnvironmentInput{TemplateName: aws.String("draft-only")}, "ValidationException", "published"},
-		{"account connections", proton.CreateEnvironmentInput{EnvironmentAccountConnectionId: aws.String("0b7a6f0e-1d2c-4b5a-9e8f-7a6b5c4d3e2f")}, "NotImplementedException", "environmentAccountConnectionId"},
+		{"unknown account connection", proton.CreateEnvironmentInput{EnvironmentAccountConnectionId: aws.String("0b7a6f0e-1d2c-4b5a-9e8f-7a6b5c4d3e2f")}, "ResourceNotFoundException", "0b7a6f0e-1d2c-4b5a-9e8f-7a6b5c4d3e2f"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tc.in

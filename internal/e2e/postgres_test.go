@@ -30,6 +30,7 @@ func TestOnPostgres(t *testing.T) {
 		{"InvalidEnvironmentRequests", TestInvalidEnvironmentRequestsChangeNothing},
 		{"CustomerManagedEnvironment", TestCustomerManagedEnvironment},
 		{"EnvironmentListFiltersAndNotify", TestEnvironmentListFiltersAndNotify},
+		{"EnvironmentAccountConnections", TestEnvironmentAccountConnections},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

@@ -202,11 +202,21 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 	if err != nil {
 		return nil, err
 	}
-	if in.EnvironmentAccountConnectionId != "" {
-		return nil, api.NotImplementedf("environment account connections (environmentAccountConnectionId) yet")
-	}
 	if in.ProvisioningRepository != nil {
 		return nil, api.NotImplementedf("self-managed provisioning (provisioningRepository) yet")
+	}
+	var conn *store.AccountConnection
+	codebuildRole := in.CodebuildRoleArn
+	if in.EnvironmentAccountConnectionId != "" {
+		if in.ProtonServiceRoleArn != "" {
+			return nil, api.Validationf("specify either environmentAccountConnectionId or protonServiceRoleArn, not both")
+		}
+		if conn, err = s.connectedFor(ctx, c.AccountID, in.EnvironmentAccountConnectionId, in.Name); err != nil {
+			return nil, err
+		}
+		if codebuildRole == "" {
+			codebuildRole = conn.CodebuildRoleArn
+		}
 	}
 	t, err := s.store.EnvironmentTemplateGet(ctx, c.AccountID, in.TemplateName)
 	if errors.Is(err, store.ErrNotFound) {
@@ -227,7 +237,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 	if err != nil {
 		return nil, err
 	}
-	if err := checkProvisioning(target.bundle, in.CodebuildRoleArn); err != nil {
+	if err := checkProvisioning(target.bundle, codebuildRole); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -236,6 +246,9 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 		TemplateMajor: v.Major, TemplateMinor: v.Minor, Spec: in.Spec, Inputs: target.inputs, Provisioning: t.Provisioning,
 		ProtonServiceRoleArn: in.ProtonServiceRoleArn, CodebuildRoleArn: in.CodebuildRoleArn, ComponentRoleArn: in.ComponentRoleArn,
 		CreatedAt: now,
+	}
+	if conn != nil {
+		e.EnvironmentAccountConnectionID, e.EnvironmentAccountID = conn.ID, conn.EnvironmentAccountID
 	}
 	arn := s.envARN(c.AccountID, in.Name)
 	err = s.createWithTags(ctx, c.AccountID, arn, in.Tags, func(q store.Queries) error {
@@ -251,7 +264,8 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 		}
 		same := cur.TemplateName == e.TemplateName && cur.TemplateMajor == e.TemplateMajor && cur.TemplateMinor == e.TemplateMinor &&
 			cur.Spec == e.Spec && cur.Description == e.Description && cur.ProtonServiceRoleArn == e.ProtonServiceRoleArn &&
-			cur.CodebuildRoleArn == e.CodebuildRoleArn && cur.ComponentRoleArn == e.ComponentRoleArn
+			cur.CodebuildRoleArn == e.CodebuildRoleArn && cur.ComponentRoleArn == e.ComponentRoleArn &&
+			cur.EnvironmentAccountConnectionID == e.EnvironmentAccountConnectionID
 		if err := s.sameRetry(ctx, c.AccountID, arn, in.Tags, same, false, "environment "+in.Name); err != nil {
 			return nil, err
 		}
@@ -317,15 +331,29 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnviron
 	if err != nil {
 		return nil, err
 	}
-	if in.EnvironmentAccountConnectionId != "" {
-		return nil, api.NotImplementedf("environment account connections (environmentAccountConnectionId) yet")
-	}
 	if in.ProvisioningRepository != nil {
 		return nil, api.NotImplementedf("self-managed provisioning (provisioningRepository) yet")
 	}
 	e, err := s.getEnvironment(ctx, s.store, c.AccountID, in.Name)
 	if err != nil {
 		return nil, err
+	}
+	var conn *store.AccountConnection
+	if in.EnvironmentAccountConnectionId != "" {
+		// Proton: only an environment that has a connection may move to another one, of the
+		// same environment account, and not together with protonServiceRoleArn.
+		switch {
+		case in.ProtonServiceRoleArn != "":
+			return nil, api.Validationf("update either environmentAccountConnectionId or protonServiceRoleArn, not both")
+		case e.EnvironmentAccountConnectionID == "":
+			return nil, api.Validationf("environmentAccountConnectionId: environment %s is not associated with an environment account connection", e.Name)
+		}
+		if conn, err = s.connectedFor(ctx, c.AccountID, in.EnvironmentAccountConnectionId, e.Name); err != nil {
+			return nil, err
+		}
+		if conn.EnvironmentAccountID != e.EnvironmentAccountID {
+			return nil, api.Validationf("environmentAccountConnectionId: connection %s is for environment account %s; the environment is in %s", conn.ID, conn.EnvironmentAccountID, e.EnvironmentAccountID)
+		}
 	}
 	if err := updatable(e); err != nil {
 		return nil, err
@@ -358,8 +386,17 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnviron
 		if in.ComponentRoleArn != "" {
 			cur.ComponentRoleArn = in.ComponentRoleArn
 		}
+		if conn != nil {
+			cur.EnvironmentAccountConnectionID = conn.ID
+		}
 		if target != nil {
-			if err := checkProvisioning(target.bundle, cur.CodebuildRoleArn); err != nil {
+			role := cur.CodebuildRoleArn
+			if role == "" && cur.EnvironmentAccountConnectionID != "" {
+				if linked, err := q.AccountConnectionGet(ctx, cur.EnvironmentAccountConnectionID); err == nil {
+					role = linked.CodebuildRoleArn
+				}
+			}
+			if err := checkProvisioning(target.bundle, role); err != nil {
 				return err
 			}
 			initialInputs := cur.Inputs

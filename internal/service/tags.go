@@ -63,6 +63,12 @@ func (s *Service) resourceExists(ctx context.Context, q store.Queries, accountID
 			return false, nil
 		}
 		_, err = q.EnvironmentGet(ctx, accountID, p.Path)
+	case "environment-account-connection":
+		// Tagged in the environment account, whose ARN it carries.
+		var conn *store.AccountConnection
+		if conn, err = q.AccountConnectionGet(ctx, p.Path); err == nil && conn.EnvironmentAccountID != accountID {
+			return false, nil
+		}
 	default:
 		return false, nil
 	}

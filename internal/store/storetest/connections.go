@@ -20,18 +20,22 @@ func testAccountConnections(t *testing.T, open Opener) {
 		if i%2 == 1 {
 			env = "env-b"
 		}
-		status := "PENDING"
-		if i >= 4 {
+		status := "REJECTED" // at most one connection per environment is live
+		switch i {
+		case 4:
 			status = "CONNECTED"
+		case 5:
+			status = "PENDING"
 		}
 		must(t, s.AccountConnectionCreate(ctx, connection(fmt.Sprintf("c%d", i), "222222222222", "111111111111", env, status)))
 	}
 	must(t, s.AccountConnectionCreate(ctx, connection("other", "333333333333", "444444444444", "env-a", "PENDING")))
 	wantErr(t, "duplicate", s.AccountConnectionCreate(ctx, connection("c0", "x", "y", "z", "PENDING")), store.ErrAlreadyExists)
+	wantErr(t, "second live connection", s.AccountConnectionCreate(ctx, connection("c9", "222222222222", "111111111111", "env-a", "PENDING")), store.ErrAlreadyExists)
 
 	got, err := s.AccountConnectionGet(ctx, "c1")
 	must(t, err)
-	want := connection("c1", "222222222222", "111111111111", "env-b", "PENDING")
+	want := connection("c1", "222222222222", "111111111111", "env-b", "REJECTED")
 	want.RequestedAt, want.LastModifiedAt, want.Version = stored, stored, 1
 	same(t, "get", got, want)
 
@@ -52,10 +56,10 @@ func testAccountConnections(t *testing.T, open Opener) {
 	}
 	same(t, "management side", list(store.AccountConnectionFilter{ManagementSide: true, AccountID: "111111111111"}), []string{"c0", "c1", "c2", "c3", "c4", "c5"})
 	same(t, "environment side", list(store.AccountConnectionFilter{AccountID: "333333333333"}), []string{"other"})
-	same(t, "filtered", list(store.AccountConnectionFilter{AccountID: "222222222222", EnvironmentName: "env-a", Statuses: []string{"CONNECTED", "REJECTED"}}), []string{"c4"})
+	same(t, "filtered", list(store.AccountConnectionFilter{AccountID: "222222222222", EnvironmentName: "env-a", Statuses: []string{"CONNECTED", "REJECTED"}}), []string{"c0", "c2", "c4"})
 
 	stale := *got
-	got.Status = "REJECTED"
+	got.RoleArn = "arn:aws:iam::222222222222:role/other"
 	must(t, s.AccountConnectionUpdate(ctx, got))
 	wantErr(t, "stale", s.AccountConnectionUpdate(ctx, &stale), store.ErrConflict)
 	must(t, s.AccountConnectionDelete(ctx, "c1"))

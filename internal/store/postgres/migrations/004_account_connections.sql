@@ -13,3 +13,5 @@ CREATE TABLE account_connections (
 );
 CREATE INDEX account_connections_environment ON account_connections (environment_account_id, id);
 CREATE INDEX account_connections_management ON account_connections (management_account_id, id);
+-- One live (not rejected) connection per environment account, management account and environment.
+CREATE UNIQUE INDEX account_connections_live ON account_connections (environment_account_id, management_account_id, environment_name) WHERE status <> 'REJECTED';
