@@ -199,13 +199,8 @@ func (r *Runner) run(ctx context.Context, d *store.Deployment, log *slog.Logger)
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	watching := make(chan struct{})
-	go func() {
-		defer close(watching)
-		r.watch(runCtx, d, cancel, log)
-	}()
-
 	job.DeploymentID, job.ResourceARN, job.Action = d.ID, d.TargetARN, provision.Action(d.Action)
+	job.Log = provision.NewTail(provision.DefaultMaxLog)
 	job.Timeout = r.timeout()
 	if r.Credential != nil {
 		if job.Env == nil {
@@ -213,6 +208,11 @@ func (r *Runner) run(ctx context.Context, d *store.Deployment, log *slog.Logger)
 		}
 		maps.Copy(job.Env, r.Credential(d, r.now().Add(job.Timeout+time.Minute)))
 	}
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		r.watch(runCtx, d, job.Log, cancel, log)
+	}()
 	log.Debug("deployment running")
 	res, err := prov.Run(runCtx, job)
 	cause := context.Cause(runCtx)
@@ -233,13 +233,17 @@ func (r *Runner) run(ctx context.Context, d *store.Deployment, log *slog.Logger)
 	return res, err
 }
 
-// watch renews the lease and cancels the run when the deployment is cancelled or the lease
-// cannot be kept.
-func (r *Runner) watch(ctx context.Context, d *store.Deployment, cancel context.CancelCauseFunc, log *slog.Logger) {
+// logFlush is how often a running deployment's output so far is saved, so that its log
+// can be read before it ends.
+const logFlush = 2 * time.Second
+
+// watch renews the lease, saves the output so far, and cancels the run when the deployment
+// is cancelled or the lease cannot be kept.
+func (r *Runner) watch(ctx context.Context, d *store.Deployment, output *provision.Tail, cancel context.CancelCauseFunc, log *slog.Logger) {
 	tick := time.NewTicker(min(r.poll(), r.lease()/3))
 	defer tick.Stop()
 	expires := d.LeaseExpiresAt
-	renewed := r.now()
+	renewed, flushed, seen := r.now(), r.now(), 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -262,10 +266,29 @@ func (r *Runner) watch(ctx context.Context, d *store.Deployment, cancel context.
 		case cur.Status == store.StatusCancelling:
 			cancel(errCancelled)
 			return
-		case r.now().Sub(renewed) >= r.lease()/3:
-			cur.LeaseExpiresAt = r.now().Add(r.lease())
+		default:
+			renew := r.now().Sub(renewed) >= r.lease()/3
+			var text []byte
+			writes := seen
+			if r.now().Sub(flushed) >= logFlush {
+				text, writes = output.Bytes()
+			}
+			if !renew && writes == seen {
+				break
+			}
+			if renew {
+				cur.LeaseExpiresAt = r.now().Add(r.lease())
+			}
+			if writes != seen {
+				cur.Log = text
+			}
 			if err := r.Store.DeploymentUpdate(ctx, cur); err == nil {
-				expires, renewed = cur.LeaseExpiresAt, r.now()
+				if renew {
+					expires, renewed = cur.LeaseExpiresAt, r.now()
+				}
+				if writes != seen {
+					seen, flushed = writes, r.now()
+				}
 			}
 		}
 		if r.now().After(expires.Add(-r.lease() / 6)) {

@@ -60,7 +60,7 @@ const codebuildManifest = `infrastructure:
             FROM_MANIFEST: manifest-value
         provision:
           - if grep -q '"mode":"fail"' proton-inputs.json; then echo "provisioning went boom" >&2; exit 3; fi
-          - if grep -q '"mode":"slow"' proton-inputs.json; then sleep 60; fi
+          - if grep -q '"mode":"slow"' proton-inputs.json; then echo "slow work started"; sleep 60; fi
           - aws proton notify-resource-deployment-status-change --resource-arn "$RESOURCE_ARN" --status IN_PROGRESS --outputs '[{"key":"notified","valueString":"yes"}]'
           - if aws proton notify-resource-deployment-status-change --resource-arn "${RESOURCE_ARN%/*}/someone-else" --outputs '[{"key":"x","valueString":"y"}]' 2>other.err; then OTHER=allowed; else OTHER=denied; fi
           - if aws proton list-environments >/dev/null 2>list.err; then LIST=allowed; else LIST=denied; fi
@@ -466,7 +466,18 @@ func TestEnvironmentFailureAndCancel(t *testing.T) {
 	if _, err := c.DeleteDeployment(ctx, &proton.DeleteDeploymentInput{Id: slowID}); apiCode(err) != "ValidationException" {
 		t.Fatalf("deleting a running deployment: %v, want ValidationException", err)
 	}
-	time.Sleep(time.Second) // let the command start
+	// The running deployment's output so far is readable (saved every 2 s).
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out, err := deploymentLog(t, srv, aws.ToString(slowID))
+		if err == nil && strings.Contains(out, "slow work started") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log of the running deployment: %v %q", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	cancelled, err := c.CancelEnvironmentDeployment(ctx, &proton.CancelEnvironmentDeploymentInput{EnvironmentName: aws.String("dev")})
 	if err != nil || cancelled.Environment.DeploymentStatus != types.DeploymentStatusCancelling {
 		t.Fatalf("cancel: %v %+v", err, cancelled)
@@ -711,12 +722,7 @@ func TestDeploymentLogCommand(t *testing.T) {
 	id := aws.ToString(env.LastAttemptedDeploymentId)
 	readerID, readerSecret := srv.newKey(t, accountID, "readonly")
 
-	run := func(args ...string) (string, error) {
-		cmd := exec.Command(openprotonBinary(t), append([]string{"deployment-log", "--endpoint-url", srv.URL()}, args...)...)
-		cmd.Env = srv.awsEnv(t, readerID, readerSecret)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	run := func(id string) (string, error) { return deploymentLogAs(t, srv, readerID, readerSecret, id) }
 	out, err := run(id)
 	if err != nil || !strings.Contains(out, "provisioning went boom") {
 		t.Fatalf("deployment-log %s: %v\n%s", id, err, out)
@@ -816,4 +822,16 @@ func TestConcurrentIdenticalEnvironmentCreates(t *testing.T) {
 	if _, err := c.CreateEnvironment(ctx, &other); apiCode(err) != "ValidationException" {
 		t.Fatalf("a different create for a taken name: %v, want ValidationException", err)
 	}
+}
+
+// deploymentLog runs `openproton deployment-log ID` with the admin key.
+func deploymentLog(t *testing.T, srv *testServer, id string) (string, error) {
+	return deploymentLogAs(t, srv, rootKeyID, rootSecret, id)
+}
+
+func deploymentLogAs(t *testing.T, srv *testServer, keyID, secret, id string) (string, error) {
+	cmd := exec.Command(openprotonBinary(t), "deployment-log", "--endpoint-url", srv.URL(), id)
+	cmd.Env = srv.awsEnv(t, keyID, secret)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }

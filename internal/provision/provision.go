@@ -27,8 +27,14 @@ type Job struct {
 	Env          map[string]string // extra environment: the job's scoped credential, endpoints
 	Commands     []string          // the action's commands (CodeBuild-style templates)
 	CommandEnv   map[string]string // the manifest's environment variables for them
-	Timeout      time.Duration     // 0 = DefaultTimeout
+	// Log receives the job's output when set (the caller may read it while the job runs);
+	// otherwise the provisioner keeps its own.
+	Log     *Tail
+	Timeout time.Duration // 0 = DefaultTimeout
 }
+
+// DefaultMaxLog is how much of a job's output is kept: its last 256 KiB.
+const DefaultMaxLog = 256 << 10
 
 // DefaultTimeout bounds a job that states none.
 const DefaultTimeout = time.Hour

@@ -217,8 +217,8 @@ func mergeReported(cur []store.Output, reported []types.Output) []store.Output {
 	return out
 }
 
-// DeploymentLog returns a finished deployment's captured output (the last 256 KiB); a
-// deployment still running has none yet.
+// DeploymentLog returns a deployment's captured output (the last 256 KiB); for one still
+// running, its output so far (saved every 2 seconds).
 func (s *Service) DeploymentLog(ctx context.Context, id string) ([]byte, error) {
 	c, err := caller(ctx)
 	if err != nil {

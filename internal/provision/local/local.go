@@ -27,16 +27,14 @@ type Provisioner struct {
 	// Commands, when set, returns the commands for a job's action and their environment
 	// variables; otherwise the job's own Commands and CommandEnv run.
 	Commands func(job *provision.Job) (commands []string, env map[string]string, err error)
-	// MaxLog bounds the captured output kept per job (0 = DefaultMaxLog).
+	// MaxLog bounds the captured output kept per job without its own Log (0 =
+	// provision.DefaultMaxLog).
 	MaxLog int
 	// Path is the PATH commands run with ("" = DefaultPath).
 	Path string
 }
 
 var _ provision.Provisioner = (*Provisioner)(nil)
-
-// DefaultMaxLog is how much of a job's output is kept: its last 256 KiB.
-const DefaultMaxLog = 256 << 10
 
 // DefaultPath is the PATH commands see unless configured; nothing of the server's own
 // environment is passed on.
@@ -85,13 +83,17 @@ func (p *Provisioner) Run(ctx context.Context, job *provision.Job) (*provision.R
 	cmd.WaitDelay = 5 * time.Second
 	max := p.MaxLog
 	if max <= 0 {
-		max = DefaultMaxLog
+		max = provision.DefaultMaxLog
 	}
-	log := &tailBuffer{max: max}
+	log := job.Log
+	if log == nil {
+		log = provision.NewTail(max)
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 
 	runErr := cmd.Run()
-	res := &provision.Result{Log: log.Bytes()}
+	res := &provision.Result{}
+	res.Log, _ = log.Bytes()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		return res, fmt.Errorf("timed out after %s; last output:\n%s", timeout, tail(res.Log))
@@ -191,27 +193,4 @@ func tail(log []byte) string {
 		}
 	}
 	return strings.TrimRight(string(log), "\n")
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max       int
-	buf       []byte
-	truncated bool
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
-		t.truncated = true
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) Bytes() []byte {
-	if t.truncated {
-		return append([]byte("[earlier output dropped]\n"), t.buf...)
-	}
-	return t.buf
 }
