@@ -667,6 +667,19 @@ func TestEnvironmentListFiltersAndNotify(t *testing.T) {
 	if apiCode(err) != "ConflictException" {
 		t.Fatalf("notify without a deployment in progress: %v", err)
 	}
+	// Still a conflict once the environment's last deployment was deleted from the history.
+	env0, err := c.GetEnvironment(ctx, &proton.GetEnvironmentInput{Name: aws.String("env0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteDeployment(ctx, &proton.DeleteDeploymentInput{Id: env0.Environment.LastAttemptedDeploymentId}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.NotifyResourceDeploymentStatusChange(ctx, &proton.NotifyResourceDeploymentStatusChangeInput{
+		ResourceArn: aws.String("arn:aws:proton:us-east-1:000000000000:environment/env0")})
+	if apiCode(err) != "ConflictException" {
+		t.Fatalf("notify after the deployment was deleted: %v", err)
+	}
 	_, err = c.NotifyResourceDeploymentStatusChange(ctx, &proton.NotifyResourceDeploymentStatusChangeInput{
 		ResourceArn: aws.String("arn:aws:proton:us-east-1:000000000000:environment/missing")})
 	if apiCode(err) != "ResourceNotFoundException" {

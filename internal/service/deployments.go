@@ -177,6 +177,9 @@ func (s *Service) NotifyResourceDeploymentStatusChange(ctx context.Context, in *
 			return api.AccessDeniedf("this credential belongs to another deployment")
 		}
 		d, err := q.DeploymentGet(ctx, c.AccountID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return api.Conflictf("%s has no deployment in progress", in.ResourceArn)
+		}
 		if err != nil {
 			return err
 		}

@@ -99,6 +99,11 @@ func (s *Service) resolveEnvVersion(ctx context.Context, accountID, templateName
 // environment has now, for ${Proton::CURRENT_VAL}.
 func (s *Service) checkEnvTarget(ctx context.Context, t *store.EnvironmentTemplate, v *store.TemplateVersion, spec string, current map[string]any) (*envTarget, error) {
 	b, err := s.bundleCache.load(ctx, s.store, v, bundle.Environment, bundle.Options{CustomerManaged: t.Provisioning == string(types.ProvisioningCustomerManaged)})
+	var stale *bundle.Error
+	if errors.As(err, &stale) {
+		// Registered under older bundle rules that it no longer meets.
+		return nil, api.Validationf("environment template version %s:%d.%d cannot be deployed: %s", v.TemplateName, v.Major, v.Minor, stale.Message)
+	}
 	if err != nil {
 		return nil, err
 	}
