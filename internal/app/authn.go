@@ -26,7 +26,7 @@ type protonCredentials struct {
 }
 
 func (p protonCredentials) SecretFor(ctx context.Context, id string) (string, error) {
-	if _, _, ok := p.jobs.Parse(id, time.Now()); ok {
+	if _, _, _, ok := p.jobs.Parse(id, time.Now()); ok {
 		return p.jobs.Secret(id), nil
 	}
 	return p.keyringCredentials.SecretFor(ctx, id)
@@ -56,10 +56,13 @@ func protonAuthenticator(keys *auth.Keyring, jobs *auth.JobKeys, st store.Store,
 			return auth.Caller{}, &api.ProtocolError{Code: "InvalidSignatureException", Status: http.StatusForbidden,
 				Message: "Credential should be scoped to a valid region, not '" + res.Region + "'. This server serves " + region + "."}
 		}
-		if account, deployment, ok := jobs.Parse(res.AccessKeyID, time.Now()); ok {
-			// A deployment's credential is good only while its deployment runs.
+		if account, deployment, attempt, ok := jobs.Parse(res.AccessKeyID, time.Now()); ok {
+			// A deployment's credential is good only while that attempt of it runs.
 			d, err := st.DeploymentGet(r.Context(), account, deployment)
-			if err != nil || !store.InFlight(d.Status) {
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return auth.Caller{}, err // the database, not the credential: a 500 the client retries
+			}
+			if err != nil || !store.InFlight(d.Status) || d.Attempt != attempt {
 				return auth.Caller{}, &api.ProtocolError{Code: "UnrecognizedClientException", Status: http.StatusForbidden,
 					Message: "The security token included in the request is invalid: its deployment is no longer running."}
 			}

@@ -32,7 +32,7 @@ func (s *Server) newRunner(cfg config.Server, jobKeys *auth.JobKeys) *deploy.Run
 		RunTimeout: cfg.DeploymentTimeout,
 		Log:        s.log,
 		Credential: func(d *store.Deployment, expires time.Time) map[string]string {
-			id, secret := jobKeys.Issue(d.AccountID, d.ID, expires)
+			id, secret := jobKeys.Issue(d.AccountID, d.ID, d.Attempt, expires)
 			return map[string]string{
 				"AWS_ACCESS_KEY_ID":       id,
 				"AWS_SECRET_ACCESS_KEY":   secret,

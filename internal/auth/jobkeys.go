@@ -24,33 +24,37 @@ const jobKeyPrefix = "OPJOB"
 
 var jobKeyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// Issue returns a credential for one deployment, valid until expires.
-func (k *JobKeys) Issue(accountID, deploymentID string, expires time.Time) (accessKeyID, secret string) {
-	payload := accountID + "/" + deploymentID + "/" + strconv.FormatInt(expires.Unix(), 10)
+// Issue returns a credential for one attempt of a deployment, valid until expires.
+func (k *JobKeys) Issue(accountID, deploymentID string, attempt int, expires time.Time) (accessKeyID, secret string) {
+	payload := accountID + "/" + deploymentID + "/" + strconv.Itoa(attempt) + "/" + strconv.FormatInt(expires.Unix(), 10)
 	id := jobKeyPrefix + jobKeyEncoding.EncodeToString([]byte(payload))
 	return id, k.secret(id)
 }
 
 // Parse reads a job credential's id; ok is false for ids that are not job credentials or
 // have expired by now.
-func (k *JobKeys) Parse(accessKeyID string, now time.Time) (accountID, deploymentID string, ok bool) {
+func (k *JobKeys) Parse(accessKeyID string, now time.Time) (accountID, deploymentID string, attempt int, ok bool) {
 	enc, found := strings.CutPrefix(accessKeyID, jobKeyPrefix)
 	if !found {
-		return "", "", false
+		return "", "", 0, false
 	}
 	raw, err := jobKeyEncoding.DecodeString(enc)
 	if err != nil {
-		return "", "", false
+		return "", "", 0, false
 	}
 	parts := strings.Split(string(raw), "/")
-	if len(parts) != 3 {
-		return "", "", false
+	if len(parts) != 4 {
+		return "", "", 0, false
 	}
-	exp, err := strconv.ParseInt(parts[2], 10, 64)
+	attempt, err = strconv.Atoi(parts[2])
+	if err != nil {
+		return "", "", 0, false
+	}
+	exp, err := strconv.ParseInt(parts[3], 10, 64)
 	if err != nil || now.Unix() > exp {
-		return "", "", false
+		return "", "", 0, false
 	}
-	return parts[0], parts[1], true
+	return parts[0], parts[1], attempt, true
 }
 
 // Secret is the secret key of a job credential id.

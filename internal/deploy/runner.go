@@ -193,14 +193,31 @@ func (r *Runner) claim(ctx context.Context, a Args) (*store.Deployment, time.Dur
 
 // run prepares and provisions, renewing the lease and watching for cancellation meanwhile.
 func (r *Runner) run(ctx context.Context, d *store.Deployment, log *slog.Logger) (*provision.Result, error) {
-	prov, job, err := r.Resources.Prepare(ctx, d)
-	if err != nil {
-		return nil, err
-	}
+	// The watcher runs from the claim on, so preparing cannot outlast the lease unnoticed.
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	output := provision.NewTail(provision.DefaultMaxLog)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		r.watch(runCtx, d, output, cancel, log)
+	}()
+	stop := func() error {
+		cause := context.Cause(runCtx)
+		cancel(nil)
+		<-watching
+		return cause
+	}
+
+	prov, job, err := r.Resources.Prepare(runCtx, d)
+	if err != nil {
+		if cause := stop(); errors.Is(cause, errCancelled) || errors.Is(cause, errLeaseLost) {
+			return nil, cause
+		}
+		return nil, err
+	}
 	job.DeploymentID, job.ResourceARN, job.Action = d.ID, d.TargetARN, provision.Action(d.Action)
-	job.Log = provision.NewTail(provision.DefaultMaxLog)
+	job.Log = output
 	job.Timeout = r.timeout()
 	if r.Credential != nil {
 		if job.Env == nil {
@@ -208,17 +225,17 @@ func (r *Runner) run(ctx context.Context, d *store.Deployment, log *slog.Logger)
 		}
 		maps.Copy(job.Env, r.Credential(d, r.now().Add(job.Timeout+time.Minute)))
 	}
-	watching := make(chan struct{})
-	go func() {
-		defer close(watching)
-		r.watch(runCtx, d, job.Log, cancel, log)
-	}()
 	log.Debug("deployment running")
 	res, err := prov.Run(runCtx, job)
-	cause := context.Cause(runCtx)
-	cancel(nil)
-	<-watching
+	cause := stop()
 	switch {
+	case err == nil && ctx.Err() == nil:
+		// Finished: a cancel that arrives now has no effect, as on Proton. A lease lost
+		// meanwhile still means another attempt owns the deployment.
+		if errors.Is(cause, errLeaseLost) {
+			return res, cause
+		}
+		return res, nil
 	case errors.Is(cause, errCancelled) || errors.Is(cause, errLeaseLost):
 		return res, cause
 	case err != nil && ctx.Err() == nil:
@@ -431,6 +448,8 @@ func (r *Runner) ReapOnce(ctx context.Context) error {
 			prev := d.LeaseOwner
 			d.Attempt++
 			d.LeaseOwner, d.LeaseExpiresAt, d.LastModifiedAt = "", time.Time{}, now
+			// The new attempt starts clean: what the lost one reported is not its outcome.
+			d.ReportedStatus, d.ReportedMessage, d.Outputs = "", "", nil
 			if err := q.DeploymentUpdate(ctx, d); err != nil {
 				return err
 			}

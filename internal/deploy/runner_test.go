@@ -148,7 +148,13 @@ func TestLeaseKeepsOneRunner(t *testing.T) {
 	}
 	// A dead replica's claim: a lease nobody renews.
 	now := time.Now()
-	if _, err := st.DeploymentClaim(ctx, d.AccountID, d.ID, 0, "dead-replica", now, now.Add(2*time.Second)); err != nil {
+	dead, err := st.DeploymentClaim(ctx, d.AccountID, d.ID, 0, "dead-replica", now, now.Add(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dead attempt's commands had reported a failure: that is not the next attempt's.
+	dead.ReportedStatus, dead.ReportedMessage = store.StatusFailed, "attempt 0 broke"
+	if err := st.DeploymentUpdate(ctx, dead); err != nil {
 		t.Fatal(err)
 	}
 	r := newRunner(t, st, "replica-b", held)

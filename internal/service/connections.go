@@ -319,3 +319,20 @@ func (s *Service) connectedFor(ctx context.Context, accountID, id, name string) 
 	}
 	return conn, nil
 }
+
+// holdConnection re-checks, inside the transaction that starts using a connection, that it
+// is still CONNECTED, and writes it (unchanged but for its version) so that a concurrent
+// Reject conflicts with this transaction instead of both committing.
+func holdConnection(ctx context.Context, q store.Queries, id string) error {
+	conn, err := q.AccountConnectionGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.Validationf("environmentAccountConnectionId: connection %s no longer exists", id)
+	}
+	if err != nil {
+		return err
+	}
+	if conn.Status != connConnected {
+		return api.Validationf("environmentAccountConnectionId: connection %s is %s; it must be CONNECTED", id, conn.Status)
+	}
+	return q.AccountConnectionUpdate(ctx, conn)
+}

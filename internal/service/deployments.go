@@ -161,7 +161,7 @@ func (s *Service) NotifyResourceDeploymentStatusChange(ctx context.Context, in *
 		}
 		seen[o.Key] = true
 	}
-	err = s.store.Tx(ctx, func(q store.Queries) error {
+	err = s.txRetrying(ctx, func(q store.Queries) error {
 		e, err := q.EnvironmentGet(ctx, c.AccountID, p.Path)
 		if errors.Is(err, store.ErrNotFound) {
 			return api.NotFoundf("resource %s not found", in.ResourceArn)

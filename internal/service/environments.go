@@ -257,6 +257,11 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 	}
 	arn := s.envARN(c.AccountID, in.Name)
 	err = s.createWithTags(ctx, c.AccountID, arn, in.Tags, func(q store.Queries) error {
+		if conn != nil {
+			if err := holdConnection(ctx, q, conn.ID); err != nil {
+				return err
+			}
+		}
 		if _, err := s.newEnvDeployment(ctx, q, e, actionProvision, nil, ""); err != nil {
 			return err
 		}
@@ -264,6 +269,9 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {
 		cur, err := s.store.EnvironmentGet(ctx, c.AccountID, in.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, api.Conflictf("environment %s was being deleted while this request created it; retry", in.Name)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -275,6 +283,9 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 			return nil, err
 		}
 		return &types.CreateEnvironmentOutput{Environment: s.environmentOut(cur)}, nil
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return nil, api.Conflictf("environment account connection %s changed while environment %s was created; retry", in.EnvironmentAccountConnectionId, in.Name)
 	}
 	if err != nil {
 		return nil, err
@@ -392,6 +403,9 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnviron
 			cur.ComponentRoleArn = in.ComponentRoleArn
 		}
 		if conn != nil {
+			if err := holdConnection(ctx, q, conn.ID); err != nil {
+				return err
+			}
 			cur.EnvironmentAccountConnectionID = conn.ID
 		}
 		if target != nil {
@@ -551,7 +565,7 @@ func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *types.Can
 		return nil, err
 	}
 	var out *store.Environment
-	err = s.store.Tx(ctx, func(q store.Queries) error {
+	err = s.txRetrying(ctx, func(q store.Queries) error {
 		e, err := s.getEnvironment(ctx, q, c.AccountID, in.EnvironmentName)
 		if err != nil {
 			return err

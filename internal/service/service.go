@@ -110,3 +110,15 @@ func (s *Service) sealPage(scope, next string) string {
 	}
 	return s.tokens.Seal(scope, next)
 }
+
+// txRetrying runs fn in a transaction, again (up to five times) when it lost an optimistic
+// concurrency race: the deployment runner rewrites a running deployment's row every few
+// seconds, and a caller should not see that as a conflict.
+func (s *Service) txRetrying(ctx context.Context, fn func(q store.Queries) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.store.Tx(ctx, fn)
+		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
+			return err
+		}
+	}
+}

@@ -118,8 +118,9 @@ type Queries interface {
 	DeploymentGet(ctx context.Context, accountID, id string) (*Deployment, error)
 	DeploymentUpdate(ctx context.Context, d *Deployment) error
 	// DeploymentClaim takes the run lease of an in-flight deployment at the given attempt
-	// for owner until until, if nobody else holds a lease valid at now, and returns the
-	// deployment; ErrNotFound when it cannot be claimed.
+	// for owner until until, if no lease is valid at now (not even owner's own: a second
+	// job for the same attempt must not run beside the first), and returns the deployment;
+	// ErrNotFound when it cannot be claimed.
 	DeploymentClaim(ctx context.Context, accountID, id string, attempt int, owner string, now, until time.Time) (*Deployment, error)
 	DeploymentDelete(ctx context.Context, accountID, id string) error
 	DeploymentLog(ctx context.Context, accountID, id string) ([]byte, error)

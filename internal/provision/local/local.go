@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +81,6 @@ func (p *Provisioner) Run(ctx context.Context, job *provision.Job) (*provision.R
 	// Pdeathsig: a server that dies does not leave its shell running.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
 	max := p.MaxLog
 	if max <= 0 {
 		max = provision.DefaultMaxLog
@@ -89,9 +89,7 @@ func (p *Provisioner) Run(ctx context.Context, job *provision.Job) (*provision.R
 	if log == nil {
 		log = provision.NewTail(max)
 	}
-	cmd.Stdout, cmd.Stderr = log, log
-
-	runErr := cmd.Run()
+	runErr := runCapturing(cmd, log)
 	res := &provision.Result{}
 	res.Log, _ = log.Bytes()
 	switch {
@@ -193,4 +191,37 @@ func tail(log []byte) string {
 		}
 	}
 	return strings.TrimRight(string(log), "\n")
+}
+
+// runCapturing runs cmd with its output going to log through a pipe it reads itself, so
+// that the shell's exit ends the run even when something the commands started in the
+// background still holds the pipe; the whole process group is then killed, so nothing a
+// job started outlives it.
+func runCapturing(cmd *exec.Cmd, log io.Writer) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("local: %w", err)
+	}
+	defer r.Close()
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return err
+	}
+	w.Close() // the commands hold the only write ends now
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		_, _ = io.Copy(log, r)
+	}()
+	waitErr := cmd.Wait()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-copied:
+	case <-time.After(2 * time.Second):
+		// A process that left the group still holds the pipe: stop reading.
+		r.Close()
+		<-copied
+	}
+	return waitErr
 }

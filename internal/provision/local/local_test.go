@@ -111,3 +111,26 @@ func TestLogIsBounded(t *testing.T) {
 		t.Errorf("log of %d bytes: %q…", len(res.Log), res.Log[:80])
 	}
 }
+
+// A command that leaves a background process behind still finishes the job, and the
+// background process does not outlive it.
+func TestBackgroundProcessesDoNotOutliveTheJob(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "still-running")
+	p := &Provisioner{}
+	start := time.Now()
+	res, err := p.Run(context.Background(), &provision.Job{Action: provision.Provision, Inputs: []byte("{}"),
+		Commands: []string{"echo started", "(sleep 3; touch " + marker + ") &", "echo done"}})
+	if err != nil {
+		t.Fatalf("run: %v (log %q)", err, res.Log)
+	}
+	if elapsed := time.Since(start); elapsed > 2500*time.Millisecond {
+		t.Errorf("the job waited %s for its background process", elapsed)
+	}
+	if !strings.Contains(string(res.Log), "done") {
+		t.Errorf("log = %q", res.Log)
+	}
+	time.Sleep(4 * time.Second)
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the background process kept running after the job ended")
+	}
+}

@@ -107,7 +107,7 @@ func (q *Queries) DeploymentUpdate(ctx context.Context, d *store.Deployment) err
 func (q *Queries) DeploymentClaim(ctx context.Context, accountID, id string, attempt int, owner string, now, until time.Time) (*store.Deployment, error) {
 	d, err := getOne(ctx, q.W, `UPDATE deployments SET lease_owner = $4, lease_expires_at = $6, version = version + 1
 		WHERE account_id = $1 AND id = $2 AND attempt = $3 AND status IN ('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS')
-		AND (lease_owner = '' OR lease_owner = $4 OR lease_expires_at < $5)
+		AND (lease_owner = '' OR lease_expires_at < $5)
 		RETURNING `+deploymentColumns, []any{accountID, id, attempt, owner, micros(now), micros(until)}, scanDeployment)
 	return d, wrap(err, "claim deployment %s", id)
 }
