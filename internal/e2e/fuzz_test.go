@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/openproton/openproton/internal/config"
+)
+
+// environmentOps are the operations whose semantics the environment and deployment code
+// implements; the fuzzer sends them arbitrary bodies on a real server with real state.
+var environmentOps = []string{
+	"CreateEnvironment", "GetEnvironment", "UpdateEnvironment", "DeleteEnvironment", "ListEnvironments",
+	"CancelEnvironmentDeployment", "ListEnvironmentOutputs", "ListEnvironmentProvisionedResources",
+	"GetDeployment", "ListDeployments", "DeleteDeployment", "NotifyResourceDeploymentStatusChange",
+	"CreateEnvironmentAccountConnection", "AcceptEnvironmentAccountConnection", "RejectEnvironmentAccountConnection",
+	"UpdateEnvironmentAccountConnection", "DeleteEnvironmentAccountConnection", "GetEnvironmentAccountConnection",
+	"ListEnvironmentAccountConnections",
+}
+
+// FuzzEnvironmentAPI: whatever body arrives at an environment, deployment or connection
+// operation of a running server (with a published template and a deployed environment),
+// the answer is never a 5xx.
+func FuzzEnvironmentAPI(f *testing.F) {
+	f.Add(uint8(0), []byte(`{"name":"dev","templateName":"cb","templateMajorVersion":"1","spec":"proton: EnvironmentSpec\nspec:\n  team: ab\n","codebuildRoleArn":"arn:aws:iam::000000000000:role/x"}`))
+	f.Add(uint8(2), []byte(`{"name":"seeded","deploymentType":"MAJOR_VERSION","templateMajorVersion":"9"}`))
+	f.Add(uint8(2), []byte(`{"name":"seeded","deploymentType":"CURRENT_VERSION","spec":"proton: EnvironmentSpec\nspec:\n  team: \"${Proton::CURRENT_VAL}\"\n"}`))
+	f.Add(uint8(3), []byte(`{"name":"seeded"}`))
+	f.Add(uint8(4), []byte(`{"environmentTemplates":[{"templateName":"cb","majorVersion":"99999999999999999999"}]}`))
+	f.Add(uint8(6), []byte(`{"environmentName":"seeded","deploymentId":"0b7a6f0e-1d2c-4b5a-9e8f-7a6b5c4d3e2f"}`))
+	f.Add(uint8(9), []byte(`{"serviceInstanceName":"x","nextToken":"AAAA"}`))
+	f.Add(uint8(11), []byte(`{"resourceArn":"arn:aws:proton:us-east-1:000000000000:environment/seeded","status":"FAILED","outputs":[{"key":"a"},{"key":"a"}]}`))
+	f.Add(uint8(12), []byte(`{"managementAccountId":"000000000000","environmentName":"e","clientToken":"t"}`))
+	f.Add(uint8(18), []byte(`{"requestedBy":"MANAGEMENT_ACCOUNT","statuses":["PENDING","PENDING"]}`))
+
+	srv := startServerWith(f, func(c *config.Server) { c.Provisioner = "noop" })
+	publishEnv(f, srv, "cb", "", codebuildEnvBundle(), "")
+	if _, err := createCB(srv.admin(), "seeded", "  team: platform\n"); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := waitDeployed(f, srv.admin(), "seeded", 30*time.Second); err != nil {
+		f.Fatal(err)
+	}
+	signer := v4.NewSigner()
+	creds := aws.Credentials{AccessKeyID: rootKeyID, SecretAccessKey: rootSecret}
+	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
+		name := environmentOps[int(op)%len(environmentOps)]
+		req, err := http.NewRequest(http.MethodPost, srv.URL()+"/", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+		req.Header.Set("X-Amz-Target", "AwsProton20200720."+name)
+		if err := signer.SignHTTP(context.Background(), creds, req, payloadHash(body), "proton", region, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented {
+			t.Fatalf("%s %q: status %d (%s)", name, body, resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"))
+		}
+	})
+}
+
+func payloadHash(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
