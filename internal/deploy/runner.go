@@ -378,7 +378,7 @@ func outcome(d *store.Deployment, res *provision.Result, runErr error) {
 	if res != nil {
 		d.Log = res.Log
 		if len(res.Outputs) > 0 {
-			d.Outputs = mergeOutputs(d.Outputs, res.Outputs)
+			d.Outputs = store.SetOutputs(d.Outputs, fileOutputs(res.Outputs))
 		}
 	}
 	if d.Log == nil {
@@ -404,17 +404,12 @@ func outcome(d *store.Deployment, res *provision.Result, runErr error) {
 	}
 }
 
-// mergeOutputs overlays outputs a job left in its outputs file on those it reported.
-func mergeOutputs(reported []store.Output, file map[string]string) []store.Output {
-	byKey := map[string]string{}
-	for _, o := range reported {
-		byKey[o.Key] = o.Value
-	}
-	maps.Copy(byKey, file)
-	keys := slices.Sorted(maps.Keys(byKey))
-	out := make([]store.Output, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, store.Output{Key: k, Value: byKey[k]})
+// fileOutputs orders the outputs a job left in its outputs file by key, so they are
+// recorded the same way every time.
+func fileOutputs(m map[string]string) []store.Output {
+	out := make([]store.Output, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, store.Output{Key: k, Value: m[k]})
 	}
 	return out
 }

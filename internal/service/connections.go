@@ -63,7 +63,7 @@ func (s *Service) CreateEnvironmentAccountConnection(ctx context.Context, in *ty
 	}{in.ManagementAccountId, in.RoleArn, in.EnvironmentName, in.ComponentRoleArn, in.CodebuildRoleArn, in.Tags})
 	if in.ClientToken != "" {
 		if existing, err := s.connectionForToken(ctx, c.AccountID, op, in.ClientToken, hash); existing != nil || err != nil {
-			return &types.CreateEnvironmentAccountConnectionOutput{EnvironmentAccountConnection: outOrNil(s, existing)}, err
+			return &types.CreateEnvironmentAccountConnectionOutput{EnvironmentAccountConnection: s.connectionOutOrNil(existing)}, err
 		}
 	}
 	id, err := uuid.NewV7()
@@ -89,7 +89,7 @@ func (s *Service) CreateEnvironmentAccountConnection(ctx context.Context, in *ty
 	if errors.Is(err, store.ErrAlreadyExists) && in.ClientToken != "" {
 		// The same token concurrently, or a live connection for this environment already.
 		if existing, terr := s.connectionForToken(ctx, c.AccountID, op, in.ClientToken, hash); existing != nil || terr != nil {
-			return &types.CreateEnvironmentAccountConnectionOutput{EnvironmentAccountConnection: outOrNil(s, existing)}, terr
+			return &types.CreateEnvironmentAccountConnectionOutput{EnvironmentAccountConnection: s.connectionOutOrNil(existing)}, terr
 		}
 	}
 	if errors.Is(err, store.ErrAlreadyExists) {
@@ -102,7 +102,7 @@ func (s *Service) CreateEnvironmentAccountConnection(ctx context.Context, in *ty
 	return &types.CreateEnvironmentAccountConnectionOutput{EnvironmentAccountConnection: s.connectionOut(conn)}, nil
 }
 
-func outOrNil(s *Service, c *store.AccountConnection) *types.EnvironmentAccountConnection {
+func (s *Service) connectionOutOrNil(c *store.AccountConnection) *types.EnvironmentAccountConnection {
 	if c == nil {
 		return nil
 	}
@@ -299,7 +299,7 @@ func (s *Service) DeleteEnvironmentAccountConnection(ctx context.Context, in *ty
 	if err != nil {
 		return nil, err
 	}
-	return &types.DeleteEnvironmentAccountConnectionOutput{EnvironmentAccountConnection: outOrNil(s, out)}, nil
+	return &types.DeleteEnvironmentAccountConnectionOutput{EnvironmentAccountConnection: s.connectionOutOrNil(out)}, nil
 }
 
 // connectedFor checks that a connection may deploy environment name of the caller's

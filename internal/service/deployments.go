@@ -186,7 +186,11 @@ func (s *Service) NotifyResourceDeploymentStatusChange(ctx context.Context, in *
 		if !store.InFlight(d.Status) {
 			return api.Conflictf("deployment %s of %s is %s; only a deployment in progress takes notifications", d.ID, in.ResourceArn, d.Status)
 		}
-		d.Outputs = mergeReported(d.Outputs, in.Outputs)
+		reported := make([]store.Output, 0, len(in.Outputs))
+		for _, o := range in.Outputs {
+			reported = append(reported, store.Output{Key: o.Key, Value: o.ValueString})
+		}
+		d.Outputs = store.SetOutputs(d.Outputs, reported)
 		switch in.Status {
 		case types.ResourceDeploymentStatusFailed, types.ResourceDeploymentStatusSucceeded:
 			d.ReportedStatus, d.ReportedMessage = string(in.Status), deref(in.StatusMessage)
@@ -201,23 +205,6 @@ func (s *Service) NotifyResourceDeploymentStatusChange(ctx context.Context, in *
 		return nil, err
 	}
 	return &types.NotifyResourceDeploymentStatusChangeOutput{}, nil
-}
-
-// mergeReported sets reported outputs over the ones already recorded, keeping their order.
-func mergeReported(cur []store.Output, reported []types.Output) []store.Output {
-	out := append([]store.Output(nil), cur...)
-	for _, o := range reported {
-		replaced := false
-		for i := range out {
-			if out[i].Key == o.Key {
-				out[i].Value, replaced = o.ValueString, true
-			}
-		}
-		if !replaced {
-			out = append(out, store.Output{Key: o.Key, Value: o.ValueString})
-		}
-	}
-	return out
 }
 
 // DeploymentLog returns a deployment's captured output (the last 256 KiB); for one still

@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -266,6 +267,21 @@ func InFlight(status string) bool {
 type Output struct {
 	Key   string `json:"key"`
 	Value string `json:"valueString"`
+}
+
+// SetOutputs sets each of next over outputs with the same key in cur, keeping cur's order
+// and appending new keys; cur is not changed.
+func SetOutputs(cur, next []Output) []Output {
+	out := append([]Output(nil), cur...)
+	for _, o := range next {
+		i := slices.IndexFunc(out, func(c Output) bool { return c.Key == o.Key })
+		if i >= 0 {
+			out[i].Value = o.Value
+		} else {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // Environment is a deployed (or deploying) environment. Its template version, spec and
