@@ -33,10 +33,15 @@ func (s *Service) Deployer(local, override provision.Provisioner) *Deployer {
 }
 
 func (dp *Deployer) Prepare(ctx context.Context, d *store.Deployment) (provision.Provisioner, *provision.Job, error) {
-	if d.TargetType != store.TargetEnvironment {
-		return nil, nil, deploy.Failf("deployments of %s resources are not implemented yet", d.TargetType)
+	switch d.TargetType {
+	case store.TargetEnvironment:
+		return dp.prepareEnvironment(ctx, d)
+	case store.TargetServiceInstance:
+		return dp.prepareInstance(ctx, d)
+	case store.TargetServicePipeline:
+		return dp.preparePipeline(ctx, d)
 	}
-	return dp.prepareEnvironment(ctx, d)
+	return nil, nil, deploy.Failf("deployments of %s resources are not implemented yet", d.TargetType)
 }
 
 // stateOf reads the environment state a deployment works towards: its target, or for a
@@ -101,11 +106,17 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 		// CUSTOMER_MANAGED: the infrastructure exists already; its spec states the outputs.
 		return customerManaged(inputs), job, nil
 	}
-	tmpl := b.Infrastructure.Manifest.Templates[0]
+	return dp.codeBuildJob(d, b.Infrastructure, job)
+}
+
+// codeBuildJob completes job with a CodeBuild provisioning folder's files, commands and
+// variables.
+func (dp *Deployer) codeBuildJob(d *store.Deployment, sec *bundle.Section, job *provision.Job) (provision.Provisioner, *provision.Job, error) {
+	tmpl := sec.Manifest.Templates[0]
 	if tmpl.RenderingEngine != "codebuild" || tmpl.CodeBuild == nil {
 		return nil, nil, deploy.Failf("provisioning %s/%s templates is not implemented yet", tmpl.RenderingEngine, tmpl.TemplateLanguage)
 	}
-	job.Files = b.Infrastructure.Files
+	job.Files = sec.Files
 	job.Commands = tmpl.CodeBuild.Provision
 	if d.Action == actionDeprovision {
 		job.Commands = tmpl.CodeBuild.Deprovision
@@ -147,7 +158,13 @@ func customerManaged(inputs map[string]any) provision.Provisioner {
 }
 
 func (dp *Deployer) Finish(ctx context.Context, q store.Queries, d *store.Deployment) error {
-	if d.TargetType != store.TargetEnvironment {
+	switch d.TargetType {
+	case store.TargetServiceInstance:
+		return dp.finishInstance(ctx, q, d)
+	case store.TargetServicePipeline:
+		return dp.finishPipeline(ctx, q, d)
+	case store.TargetEnvironment:
+	default:
 		return nil
 	}
 	e, err := q.EnvironmentGet(ctx, d.AccountID, d.EnvironmentName)

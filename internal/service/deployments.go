@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/openproton/openproton/internal/api"
 	"github.com/openproton/openproton/internal/api/types"
@@ -148,9 +149,6 @@ func (s *Service) NotifyResourceDeploymentStatusChange(ctx context.Context, in *
 	if !ok || p.AccountID != c.AccountID || p.Region != s.region {
 		return nil, api.NotFoundf("resource %s not found", in.ResourceArn)
 	}
-	if p.Type != "environment" {
-		return nil, api.NotImplementedf("deployment notifications for %s resources yet", p.Type)
-	}
 	seen := map[string]bool{}
 	for _, o := range in.Outputs {
 		if o.Key == "" {
@@ -162,14 +160,13 @@ func (s *Service) NotifyResourceDeploymentStatusChange(ctx context.Context, in *
 		seen[o.Key] = true
 	}
 	err = s.txRetrying(ctx, func(q store.Queries) error {
-		e, err := q.EnvironmentGet(ctx, c.AccountID, p.Path)
+		id, err := currentDeployment(ctx, q, c.AccountID, p)
 		if errors.Is(err, store.ErrNotFound) {
 			return api.NotFoundf("resource %s not found", in.ResourceArn)
 		}
 		if err != nil {
 			return err
 		}
-		id := e.LastAttemptedDeploymentID
 		if in.DeploymentId != "" && in.DeploymentId != id {
 			return api.Validationf("deploymentId %s is not the resource's current deployment", in.DeploymentId)
 		}
@@ -219,4 +216,31 @@ func (s *Service) DeploymentLog(ctx context.Context, id string) ([]byte, error) 
 		return nil, api.NotFoundf("deployment %s not found", id)
 	}
 	return log, err
+}
+
+// currentDeployment returns the id of the latest deployment of the resource an ARN names;
+// store.ErrNotFound when there is no such resource.
+func currentDeployment(ctx context.Context, q store.Queries, accountID string, p parsedARN) (string, error) {
+	parts := strings.Split(p.Path, "/")
+	switch {
+	case p.Type == "environment" && len(parts) == 1:
+		e, err := q.EnvironmentGet(ctx, accountID, parts[0])
+		if err != nil {
+			return "", err
+		}
+		return e.LastAttemptedDeploymentID, nil
+	case p.Type == "service" && len(parts) == 3 && parts[1] == "service-instance":
+		i, err := q.ServiceInstanceGet(ctx, accountID, parts[0], parts[2])
+		if err != nil {
+			return "", err
+		}
+		return i.LastAttemptedDeploymentID, nil
+	case p.Type == "service" && (len(parts) == 2 || len(parts) == 3) && parts[1] == "pipeline":
+		sp, err := q.ServicePipelineGet(ctx, accountID, parts[0])
+		if err != nil {
+			return "", err
+		}
+		return sp.LastAttemptedDeploymentID, nil
+	}
+	return "", store.ErrNotFound
 }

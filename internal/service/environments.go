@@ -70,10 +70,20 @@ type envTarget struct {
 // resolveEnvVersion finds the published version an environment deploys: the given minor,
 // or the recommended (highest published) minor of the major.
 func (s *Service) resolveEnvVersion(ctx context.Context, accountID, templateName string, major int, minor string) (*store.TemplateVersion, error) {
+	return s.resolveVersion(ctx, store.EnvironmentTemplateType, accountID, templateName, major, minor)
+}
+
+// resolveVersion finds a published template version: the given minor, or the recommended
+// (highest published) minor of the major.
+func (s *Service) resolveVersion(ctx context.Context, templateType, accountID, templateName string, major int, minor string) (*store.TemplateVersion, error) {
+	what := "environment template"
+	if templateType == store.ServiceTemplateType {
+		what = "service template"
+	}
 	if minor == "" {
-		v, err := s.store.TemplateVersionLatest(ctx, accountID, store.EnvironmentTemplateType, templateName, major, true)
+		v, err := s.store.TemplateVersionLatest(ctx, accountID, templateType, templateName, major, true)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, api.Validationf("environment template %s has no published version in major version %d", templateName, major)
+			return nil, api.Validationf("%s %s has no published version in major version %d", what, templateName, major)
 		}
 		return v, err
 	}
@@ -81,16 +91,16 @@ func (s *Service) resolveEnvVersion(ctx context.Context, accountID, templateName
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.store.TemplateVersionGet(ctx, store.VersionKey{AccountID: accountID, TemplateType: store.EnvironmentTemplateType,
+	v, err := s.store.TemplateVersionGet(ctx, store.VersionKey{AccountID: accountID, TemplateType: templateType,
 		TemplateName: templateName, Major: major, Minor: mi})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, api.NotFoundf("environment template version %s:%d.%d not found", templateName, major, mi)
+		return nil, api.NotFoundf("%s version %s:%d.%d not found", what, templateName, major, mi)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if v.Status != string(types.TemplateVersionStatusPublished) {
-		return nil, api.Validationf("environment template version %s:%d.%d is %s; only PUBLISHED versions can be deployed", templateName, major, mi, v.Status)
+		return nil, api.Validationf("%s version %s:%d.%d is %s; only PUBLISHED versions can be deployed", what, templateName, major, mi, v.Status)
 	}
 	return v, nil
 }
@@ -541,6 +551,13 @@ func (s *Service) DeleteEnvironment(ctx context.Context, in *types.DeleteEnviron
 			return nil // a retry while deleting returns the environment being deleted
 		case store.StatusInProgress, store.StatusCancelling:
 			return api.Conflictf("environment %s has a deployment in progress (%s); wait for it or cancel it before deleting", e.Name, e.DeploymentStatus)
+		}
+		n, err := q.ServiceInstanceCountInEnvironment(ctx, c.AccountID, e.Name)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return api.Conflictf("environment %s has %d service instance(s); delete them first", e.Name, n)
 		}
 		if _, err := s.newEnvDeployment(ctx, q, e, actionDeprovision, nil, ""); err != nil {
 			return err

@@ -63,6 +63,16 @@ func (s *Service) resourceExists(ctx context.Context, q store.Queries, accountID
 			return false, nil
 		}
 		_, err = q.EnvironmentGet(ctx, accountID, p.Path)
+	case "service":
+		parts := strings.Split(p.Path, "/")
+		switch {
+		case len(parts) == 1:
+			_, err = q.ServiceGet(ctx, accountID, parts[0])
+		case len(parts) == 3 && parts[1] == "service-instance":
+			_, err = q.ServiceInstanceGet(ctx, accountID, parts[0], parts[2])
+		default:
+			return false, nil
+		}
 	case "environment-account-connection":
 		// Tagged in the environment account, whose ARN it carries.
 		var conn *store.AccountConnection

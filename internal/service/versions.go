@@ -380,14 +380,16 @@ func (s *Service) deleteVersion(ctx context.Context, k templateKind, accountID, 
 		if err != nil {
 			return err
 		}
-		if k == envKind {
-			n, err := q.EnvironmentCountUsing(ctx, accountID, name, v.Major, v.Minor)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return api.Conflictf("%s:%d.%d is in use by %d environment(s); move them to another version first", name, v.Major, v.Minor, n)
-			}
+		users, what := q.EnvironmentCountUsing, "environment(s)"
+		if k != envKind {
+			users, what = q.ServiceTemplateCountUsing, "service instance(s) and pipeline(s)"
+		}
+		n, err := users(ctx, accountID, name, v.Major, v.Minor)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return api.Conflictf("%s:%d.%d is in use by %d %s; move them to another version first", name, v.Major, v.Minor, n, what)
 		}
 		if v.Status == string(types.TemplateVersionStatusPublished) {
 			latest, err := q.TemplateVersionLatest(ctx, accountID, k.storeType, name, -1, true)

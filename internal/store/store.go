@@ -140,6 +140,39 @@ type Queries interface {
 	// AccountConnectionList pages by id (creation order).
 	AccountConnectionList(ctx context.Context, f AccountConnectionFilter, p Page) ([]*AccountConnection, string, error)
 
+	// Services are unique by (account, name), versioned like templates. ServiceLock bumps
+	// a service's version and returns it: it serialises every change to a service's
+	// instances and pipeline against the service row (PostgreSQL waits on the row lock).
+	ServiceCreate(ctx context.Context, s *Service) error
+	ServiceGet(ctx context.Context, accountID, name string) (*Service, error)
+	ServiceLock(ctx context.Context, accountID, name string) (*Service, error)
+	ServiceUpdate(ctx context.Context, s *Service) error
+	ServiceDelete(ctx context.Context, accountID, name string) error
+	ServiceList(ctx context.Context, accountID string, p Page) ([]*Service, string, error)
+	ServiceCount(ctx context.Context, accountID string) (int, error)
+
+	// Service instances are unique by (account, service, name), versioned.
+	ServiceInstanceCreate(ctx context.Context, i *ServiceInstance) error
+	ServiceInstanceGet(ctx context.Context, accountID, serviceName, name string) (*ServiceInstance, error)
+	ServiceInstanceUpdate(ctx context.Context, i *ServiceInstance) error
+	ServiceInstanceDelete(ctx context.Context, accountID, serviceName, name string) error
+	// ServiceInstancesOf returns all of a service's instances by name.
+	ServiceInstancesOf(ctx context.Context, accountID, serviceName string) ([]*ServiceInstance, error)
+	// ServiceInstanceList pages through instances in the filter's order; Page.After is the
+	// opaque key the previous page returned.
+	ServiceInstanceList(ctx context.Context, accountID string, f ServiceInstanceFilter, p Page) ([]*ServiceInstance, string, error)
+	ServiceInstanceCountInEnvironment(ctx context.Context, accountID, environmentName string) (int, error)
+
+	// A service has at most one pipeline, keyed by the service.
+	ServicePipelineCreate(ctx context.Context, sp *ServicePipeline) error
+	ServicePipelineGet(ctx context.Context, accountID, serviceName string) (*ServicePipeline, error)
+	ServicePipelineUpdate(ctx context.Context, sp *ServicePipeline) error
+	ServicePipelineDelete(ctx context.Context, accountID, serviceName string) error
+
+	// ServiceTemplateCountUsing counts instances and pipelines deployed from a service
+	// template version (minor < 0: any minor of the major).
+	ServiceTemplateCountUsing(ctx context.Context, accountID, templateName string, major, minor int) (int, error)
+
 	// Idempotency records map a client token to the resource its first request made.
 	// IdempotencyPut returns ErrAlreadyExists when the token is taken.
 	IdempotencyPut(ctx context.Context, r *IdempotencyRecord) error
@@ -379,4 +412,88 @@ type AccountConnectionFilter struct {
 	AccountID       string
 	EnvironmentName string   // "" = any
 	Statuses        []string // empty = any
+}
+
+// Deployed is what every deployed resource (service instance, pipeline) keeps of its
+// deployments: the template version, spec and inputs of its current deployment, its status
+// and its outputs. A failed or cancelled update restores them from the deployment's
+// initial state.
+type Deployed struct {
+	TemplateName                                         string
+	TemplateMajor, TemplateMinor                         int
+	Spec                                                 string
+	DeploymentStatus, DeploymentStatusMessage            string
+	LastAttemptedDeploymentID, LastSucceededDeploymentID string
+	LastDeploymentAttemptedAt, LastDeploymentSucceededAt time.Time
+	Inputs                                               string // JSON of the resolved inputs
+	Outputs                                              []Output
+}
+
+// Service statuses (Proton's ServiceStatus) openproton sets.
+const (
+	ServiceCreateInProgress = "CREATE_IN_PROGRESS"
+	ServiceCreateFailed     = "CREATE_FAILED"
+	ServiceActive           = "ACTIVE"
+	ServiceDeleteInProgress = "DELETE_IN_PROGRESS"
+	ServiceDeleteFailed     = "DELETE_FAILED"
+	ServiceUpdateInProgress = "UPDATE_IN_PROGRESS"
+	ServiceUpdateFailed     = "UPDATE_FAILED"
+)
+
+// Service is a service made from a service template: its instances and pipeline are kept
+// apart; Status follows their deployments while the service is created, updated or deleted.
+type Service struct {
+	AccountID, Name, Description                      string
+	TemplateName                                      string
+	Spec                                              string
+	Status, StatusMessage                             string
+	RepositoryConnectionArn, RepositoryID, BranchName string
+	CreatedAt, LastModifiedAt                         time.Time
+	Version                                           int64
+}
+
+// ServiceInstance is one instance of a service, deployed into an environment.
+type ServiceInstance struct {
+	AccountID, ServiceName, Name, EnvironmentName string
+	Deployed
+	LastClientRequestToken string
+	CreatedAt              time.Time
+	Version                int64
+}
+
+// ServicePipeline is a service's CI/CD pipeline. Until the service's instances have
+// deployed it waits, IN_PROGRESS with no deployment yet.
+type ServicePipeline struct {
+	AccountID, ServiceName string
+	Deployed
+	// Pending: the pipeline deploys once the service's instances have (its status is
+	// IN_PROGRESS meanwhile, with no deployment yet).
+	Pending   bool
+	CreatedAt time.Time
+	Version   int64
+}
+
+// Service instance list orders (ListServiceInstancesSortBy).
+const (
+	SortByServiceName   = "serviceName"
+	SortByName          = "name"
+	SortByStatus        = "deploymentStatus"
+	SortByTemplateName  = "templateName"
+	SortByEnvironment   = "environmentName"
+	SortByLastAttempted = "lastDeploymentAttemptedAt"
+	SortByCreatedAt     = "createdAt"
+)
+
+// ServiceInstanceFilter narrows and orders ListServiceInstances. Values of one key match
+// any of them; different keys must all match. Zero times do not filter.
+type ServiceInstanceFilter struct {
+	Service                                                        string // "" = any
+	Names, Statuses, TemplateNames, ServiceNames, EnvironmentNames []string
+	// VersionStatuses keeps instances whose deployed template version has one of these
+	// statuses (DRAFT, PUBLISHED, ...).
+	VersionStatuses                 []string
+	AttemptedBefore, AttemptedAfter time.Time
+	CreatedBefore, CreatedAfter     time.Time
+	SortBy                          string // one of the SortBy constants; "" = serviceName
+	Descending                      bool
 }
