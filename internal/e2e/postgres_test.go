@@ -31,6 +31,12 @@ func TestOnPostgres(t *testing.T) {
 		{"CustomerManagedEnvironment", TestCustomerManagedEnvironment},
 		{"EnvironmentListFiltersAndNotify", TestEnvironmentListFiltersAndNotify},
 		{"EnvironmentAccountConnections", TestEnvironmentAccountConnections},
+		{"ServiceLifecycle", TestServiceLifecycle},
+		{"InvalidServiceRequests", TestInvalidServiceRequestsChangeNothing},
+		{"ServiceWithoutPipeline", TestServiceWithoutPipeline},
+		{"ServiceInstanceFailureAndCancel", TestServiceInstanceFailureAndCancel},
+		{"ServiceInstanceIdempotency", TestServiceInstanceIdempotencyAndDeveloperRole},
+		{"ListServiceInstances", TestListServiceInstancesOrdersAndFilters},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base
