@@ -46,6 +46,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"Environments", testEnvironments},
 		{"Deployments", testDeployments},
 		{"AccountConnections", testAccountConnections},
+		{"Services", testServices},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
