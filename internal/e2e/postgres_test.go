@@ -37,6 +37,8 @@ func TestOnPostgres(t *testing.T) {
 		{"ServiceInstanceFailureAndCancel", TestServiceInstanceFailureAndCancel},
 		{"ServiceInstanceIdempotency", TestServiceInstanceIdempotencyAndDeveloperRole},
 		{"ListServiceInstances", TestListServiceInstancesOrdersAndFilters},
+		{"UpdateServiceSpecRules", TestUpdateServiceSpecRules},
+		{"ConcurrentServices", TestConcurrentServicesShareEnvironments},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

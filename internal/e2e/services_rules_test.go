@@ -3,6 +3,7 @@ package e2e
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -312,6 +313,9 @@ func TestServiceInstanceIdempotencyAndDeveloperRole(t *testing.T) {
 	}
 }
 
+// fixedWidth formats times so that they sort as strings.
+const fixedWidth = "2006-01-02T15:04:05.000000000Z"
+
 func TestListServiceInstancesOrdersAndFilters(t *testing.T) {
 	_, c := quickServiceWorld(t, "dev", "prod")
 	ctx := context.Background()
@@ -355,9 +359,9 @@ func TestListServiceInstancesOrdersAndFilters(t *testing.T) {
 		case types.ListServiceInstancesSortByDeploymentStatus:
 			return string(i.DeploymentStatus)
 		case types.ListServiceInstancesSortByCreatedAt:
-			return i.CreatedAt.UTC().Format(time.RFC3339Nano)
+			return i.CreatedAt.UTC().Format(fixedWidth)
 		case types.ListServiceInstancesSortByLastDeploymentAttemptedAt:
-			return i.LastDeploymentAttemptedAt.UTC().Format(time.RFC3339Nano)
+			return i.LastDeploymentAttemptedAt.UTC().Format(fixedWidth)
 		}
 		return aws.ToString(i.ServiceName)
 	}
@@ -432,5 +436,73 @@ func TestListServiceInstancesOrdersAndFilters(t *testing.T) {
 	}
 	if _, err := c.ListServiceInstances(ctx, &proton.ListServiceInstancesInput{NextToken: page.NextToken, SortBy: "name"}); apiCode(err) != "ValidationException" {
 		t.Errorf("a page token of another listing: %v", err)
+	}
+}
+
+func TestUpdateServiceSpecRules(t *testing.T) {
+	_, c := quickServiceWorld(t, "dev", "prod")
+	ctx := context.Background()
+	if _, err := createAPI(c, "svc", svcSpec("", "a=dev")); err != nil {
+		t.Fatal(err)
+	}
+	waitServiceActive(t, c, "svc")
+
+	// The same instances written differently deploy nothing and leave the service ACTIVE.
+	reworded := aws.String(*svcSpec("", "a=dev") + "# a comment\n")
+	out, err := c.UpdateService(ctx, &proton.UpdateServiceInput{Name: aws.String("svc"), Spec: reworded})
+	if err != nil || out.Service.Status != types.ServiceStatusActive || aws.ToString(out.Service.Spec) != *reworded {
+		t.Fatalf("a reworded spec: %v %+v", err, out)
+	}
+
+	// An instance added alone is kept by an UpdateService that lists it as it was created.
+	if _, err := c.CreateServiceInstance(ctx, &proton.CreateServiceInstanceInput{ServiceName: aws.String("svc"), Name: aws.String("b"),
+		Spec: svcSpec("", "b=prod:{port: 9000}")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := proton.NewServiceInstanceDeployedWaiter(c, fastService).Wait(ctx, &proton.GetServiceInstanceInput{ServiceName: aws.String("svc"),
+		Name: aws.String("b")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateService(ctx, &proton.UpdateServiceInput{Name: aws.String("svc"), Spec: svcSpec("", "a=dev", "b=prod:{port: 9000}", "c=dev")}); err != nil {
+		t.Fatalf("keep b, add c: %v", err)
+	}
+	if err := proton.NewServiceUpdatedWaiter(c, fastService).Wait(ctx, &proton.GetServiceInput{Name: aws.String("svc")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if names := instanceNames(t, c, "svc"); !slices.Equal(names, []string{"a", "b", "c"}) {
+		t.Errorf("instances %v", names)
+	}
+
+	// Proton's quota: 20 instances per service.
+	var many []string
+	for k := range 21 {
+		many = append(many, fmt.Sprintf("i%02d=dev", k))
+	}
+	if _, err := createAPI(c, "big", svcSpec("", many...)); apiCode(err) != "ServiceQuotaExceededException" {
+		t.Errorf("21 instances: %v", err)
+	}
+}
+
+func TestConcurrentServicesShareEnvironments(t *testing.T) {
+	_, c := quickServiceWorld(t, "dev", "prod")
+	var wg sync.WaitGroup
+	errs := make([]error, 12)
+	for k := range errs {
+		wg.Go(func() {
+			order := []string{"a=dev", "b=prod"}
+			if k%2 == 1 {
+				order = []string{"a=prod", "b=dev"}
+			}
+			_, errs[k] = createAPI(c, fmt.Sprintf("svc-%02d", k), svcSpec("", order...))
+		})
+	}
+	wg.Wait()
+	for k, err := range errs {
+		if err != nil {
+			t.Errorf("create %d: %v", k, err)
+		}
+	}
+	for k := range errs {
+		waitServiceActive(t, c, fmt.Sprintf("svc-%02d", k))
 	}
 }

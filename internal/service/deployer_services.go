@@ -144,8 +144,11 @@ func (dp *Deployer) preparePipeline(ctx context.Context, d *store.Deployment) (p
 			continue
 		}
 		env, err := s.store.EnvironmentGet(ctx, d.AccountID, i.EnvironmentName)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, deploy.Failf("environment %s of service instance %s no longer exists", i.EnvironmentName, i.Name)
+		}
 		if err != nil {
-			return nil, nil, deploy.Failf("environment %s of service instance %s: %v", i.EnvironmentName, i.Name, err)
+			return nil, nil, err
 		}
 		instances = append(instances, map[string]any{"name": i.Name, "inputs": deployedInputs(i.Inputs),
 			"outputs": outputsMap(i.Outputs), "environment": environmentNamespace(env)})

@@ -538,7 +538,8 @@ func (s *Service) DeleteEnvironment(ctx context.Context, in *types.DeleteEnviron
 	}
 	var out *store.Environment
 	err = s.store.Tx(ctx, func(q store.Queries) error {
-		e, err := q.EnvironmentGet(ctx, c.AccountID, in.Name)
+		// The lock comes before counting instances: see holdEnvironment.
+		e, err := q.EnvironmentLock(ctx, c.AccountID, in.Name)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil // already gone: deletes are idempotent
 		}

@@ -160,6 +160,13 @@ func (s *Service) CreateServiceInstance(ctx context.Context, in *types.CreateSer
 		if err := serviceBusy(cur); err != nil {
 			return err
 		}
+		existing, err := q.ServiceInstancesOf(ctx, c.AccountID, svc.Name)
+		if err != nil {
+			return err
+		}
+		if len(existing) >= maxInstancesPerService {
+			return api.QuotaExceededf("service %s has %d instances, the most a service may have", svc.Name, len(existing))
+		}
 		if in.ClientToken != "" {
 			if err := q.IdempotencyPut(ctx, &store.IdempotencyRecord{AccountID: c.AccountID, Operation: op, Token: in.ClientToken,
 				ParamsHash: hash, Resource: svc.Name + "/" + in.Name, CreatedAt: now}); err != nil {
@@ -297,6 +304,13 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *types.UpdateSer
 		plan.spec = spec
 	}
 	err = s.txRetrying(ctx, func(q store.Queries) error {
+		locked, err := lockService(ctx, q, c.AccountID, in.ServiceName)
+		if err != nil {
+			return err
+		}
+		if err := serviceBusy(locked); err != nil {
+			return err
+		}
 		cur, err := s.getInstance(ctx, q, c.AccountID, in.ServiceName, in.Name)
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"maps"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -242,6 +243,8 @@ func (s *Service) CreateService(ctx context.Context, in *types.CreateServiceInpu
 		return nil, api.Validationf("spec: service template %s has no pipeline; remove the pipeline inputs", t.template.Name)
 	case len(spec.Instances) == 0:
 		return nil, api.Validationf("spec: a service needs at least one instance")
+	case len(spec.Instances) > maxInstancesPerService:
+		return nil, api.QuotaExceededf("a service has at most %d instances; the spec lists %d", maxInstancesPerService, len(spec.Instances))
 	}
 	var plans []*instancePlan
 	for _, inst := range spec.Instances {
@@ -259,11 +262,11 @@ func (s *Service) CreateService(ctx context.Context, in *types.CreateServiceInpu
 	svc := &store.Service{
 		AccountID: c.AccountID, Name: in.Name, Description: deref(in.Description), TemplateName: t.template.Name, Spec: in.Spec,
 		Status: store.ServiceCreateInProgress, RepositoryConnectionArn: in.RepositoryConnectionArn, RepositoryID: in.RepositoryId,
-		BranchName: in.BranchName, CreatedAt: now, LastModifiedAt: now,
+		BranchName: in.BranchName, Change: 1, CreatedAt: now, LastModifiedAt: now,
 	}
 	var pipeline *store.ServicePipeline
 	arn := s.serviceARN(c.AccountID, in.Name)
-	err = s.createWithTags(ctx, c.AccountID, arn, in.Tags, func(q store.Queries) error {
+	create := func(q store.Queries) error {
 		if err := q.ServiceCreate(ctx, svc); err != nil {
 			return err
 		}
@@ -277,7 +280,14 @@ func (s *Service) CreateService(ctx context.Context, in *types.CreateServiceInpu
 			return q.ServicePipelineCreate(ctx, pipeline)
 		}
 		return nil
-	})
+	}
+	for attempt := 0; ; attempt++ {
+		// A race with an environment's deletion or deployment is retried.
+		err = s.createWithTags(ctx, c.AccountID, arn, in.Tags, create)
+		if !errors.Is(err, store.ErrConflict) || attempt == 4 {
+			break
+		}
+	}
 	if errors.Is(err, store.ErrAlreadyExists) {
 		cur, err := s.store.ServiceGet(ctx, c.AccountID, in.Name)
 		if errors.Is(err, store.ErrNotFound) {
@@ -285,6 +295,9 @@ func (s *Service) CreateService(ctx context.Context, in *types.CreateServiceInpu
 		}
 		if err != nil {
 			return nil, err
+		}
+		if cur.Status == store.ServiceDeleteInProgress {
+			return nil, api.Conflictf("service %s is being deleted", in.Name)
 		}
 		same := cur.TemplateName == svc.TemplateName && cur.Spec == svc.Spec && cur.Description == svc.Description &&
 			cur.RepositoryConnectionArn == svc.RepositoryConnectionArn && cur.RepositoryID == svc.RepositoryID && cur.BranchName == svc.BranchName
@@ -310,16 +323,19 @@ func (s *Service) CreateService(ctx context.Context, in *types.CreateServiceInpu
 // environment is written (unchanged) so that a concurrent DeleteEnvironment conflicts
 // instead of deleting an environment that gains an instance.
 func (s *Service) addInstances(ctx context.Context, q store.Queries, svc *store.Service, t *svcTarget, plans []*instancePlan, now time.Time) error {
-	held := map[string]bool{}
+	envs := map[string]string{}
 	for _, p := range plans {
-		if !held[p.environment] {
-			if err := holdEnvironment(ctx, q, svc.AccountID, p.environment, p.name); err != nil {
-				return err
-			}
-			held[p.environment] = true
+		envs[p.environment] = p.name
+	}
+	// In name order, so that two transactions holding several never wait on each other.
+	for _, env := range slices.Sorted(maps.Keys(envs)) {
+		if err := holdEnvironment(ctx, q, svc.AccountID, env, envs[env]); err != nil {
+			return err
 		}
+	}
+	for _, p := range plans {
 		i := &store.ServiceInstance{AccountID: svc.AccountID, ServiceName: svc.Name, Name: p.name, EnvironmentName: p.environment,
-			CreatedAt: now, Deployed: store.Deployed{TemplateName: t.version.TemplateName, TemplateMajor: t.version.Major,
+			Change: svc.Change, CreatedAt: now, Deployed: store.Deployed{TemplateName: t.version.TemplateName, TemplateMajor: t.version.Major,
 				TemplateMinor: t.version.Minor, Spec: svc.Spec, Inputs: p.inputs}}
 		if _, err := s.startDeployment(ctx, q, s.instanceDeployment(i, actionProvision, nil, "")); err != nil {
 			return err
@@ -334,20 +350,18 @@ func (s *Service) addInstances(ctx context.Context, q store.Queries, svc *store.
 	return nil
 }
 
-// holdEnvironment re-reads an instance's environment inside the transaction and writes it
-// back unchanged: a concurrent delete of the environment then conflicts with this one.
+// holdEnvironment takes an instance's environment's row lock and checks it again: a
+// concurrent DeleteEnvironment (which takes the same lock before counting instances) then
+// either sees the new instance or has marked the environment deleting first.
 func holdEnvironment(ctx context.Context, q store.Queries, accountID, name, instance string) error {
-	e, err := q.EnvironmentGet(ctx, accountID, name)
+	e, err := q.EnvironmentLock(ctx, accountID, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.NotFoundf("environment %s (of service instance %s) not found", name, instance)
 	}
 	if err != nil {
 		return err
 	}
-	if err := instanceEnvironmentReady(e, instance); err != nil {
-		return err
-	}
-	return q.EnvironmentUpdate(ctx, e)
+	return instanceEnvironmentReady(e, instance)
 }
 
 func (s *Service) pipelineOrNil(ctx context.Context, q store.Queries, accountID, service string) (*store.ServicePipeline, error) {
@@ -412,14 +426,20 @@ func (s *Service) ListServices(ctx context.Context, in *types.ListServicesInput)
 	return out, nil
 }
 
-// serviceBusy refuses changes while the service is being created, updated or deleted.
+// serviceBusy refuses changes while the service is being created, updated or deleted, and
+// after a failed deletion (only DeleteService may go on from there).
 func serviceBusy(svc *store.Service) error {
 	switch svc.Status {
 	case store.ServiceCreateInProgress, store.ServiceUpdateInProgress, store.ServiceDeleteInProgress:
 		return api.Conflictf("service %s is %s; wait for it to finish", svc.Name, svc.Status)
+	case store.ServiceDeleteFailed:
+		return api.Conflictf("service %s failed to delete; only DeleteService can be retried", svc.Name)
 	}
 	return nil
 }
+
+// maxInstancesPerService is Proton's default quota of service instances per service.
+const maxInstancesPerService = 20
 
 // UpdateService changes the description, and adds or removes instances through the spec.
 // Existing instances and the pipeline cannot be changed here (Proton's rule); removed
@@ -434,8 +454,8 @@ func (s *Service) UpdateService(ctx context.Context, in *types.UpdateServiceInpu
 	if err != nil {
 		return nil, err
 	}
-	if svc.Status == store.ServiceDeleteInProgress {
-		return nil, api.Conflictf("service %s is being deleted", svc.Name)
+	if svc.Status == store.ServiceDeleteInProgress || svc.Status == store.ServiceDeleteFailed {
+		return nil, serviceBusy(svc)
 	}
 	var change *serviceChange
 	if in.Spec != "" && in.Spec != svc.Spec {
@@ -452,8 +472,8 @@ func (s *Service) UpdateService(ctx context.Context, in *types.UpdateServiceInpu
 		if err != nil {
 			return err
 		}
-		if cur.Status == store.ServiceDeleteInProgress {
-			return api.Conflictf("service %s is being deleted", cur.Name)
+		if cur.Status == store.ServiceDeleteInProgress || cur.Status == store.ServiceDeleteFailed {
+			return serviceBusy(cur)
 		}
 		now := s.now()
 		if in.Description != nil {
@@ -503,15 +523,25 @@ func (s *Service) planServiceChange(ctx context.Context, svc *store.Service, spe
 	if err != nil {
 		return nil, err
 	}
-	old, err := bundle.ParseServiceSpec(svc.Spec)
+	pipelineSpec := svc.Spec
+	p, err := s.pipelineOrNil(ctx, s.store, svc.AccountID, svc.Name)
 	if err != nil {
-		old = &bundle.ServiceSpec{Pipeline: map[string]any{}}
+		return nil, err
 	}
-	if !reflect.DeepEqual(normalise(spec.Pipeline), normalise(old.Pipeline)) {
+	if p != nil {
+		if store.InFlight(p.DeploymentStatus) && !p.Pending {
+			return nil, api.Conflictf("the pipeline of service %s has a deployment in progress (%s); wait for it", svc.Name, p.DeploymentStatus)
+		}
+		pipelineSpec = p.Spec
+	}
+	if was, err := bundle.ParseServiceSpec(pipelineSpec); err == nil && !reflect.DeepEqual(normalise(spec.Pipeline), normalise(was.Pipeline)) {
 		return nil, api.Validationf("spec: UpdateService cannot change the pipeline's inputs; use UpdateServicePipeline")
 	}
-	if len(spec.Instances) == 0 {
+	switch {
+	case len(spec.Instances) == 0:
 		return nil, api.Validationf("spec: a service needs at least one instance")
+	case len(spec.Instances) > maxInstancesPerService:
+		return nil, api.QuotaExceededf("a service has at most %d instances; the spec lists %d", maxInstancesPerService, len(spec.Instances))
 	}
 	insts, err := s.store.ServiceInstancesOf(ctx, svc.AccountID, svc.Name)
 	if err != nil {
@@ -528,7 +558,11 @@ func (s *Service) planServiceChange(ctx context.Context, svc *store.Service, spe
 			added = append(added, want)
 			continue
 		}
-		was, _ := old.Instance(want.Name)
+		// Compared with the spec the instance last deployed with (its own entry).
+		var was bundle.InstanceSpec
+		if own, err := bundle.ParseServiceSpec(i.Spec); err == nil {
+			was, _ = own.Instance(i.Name)
+		}
 		if want.Environment != i.EnvironmentName || !reflect.DeepEqual(normalise(want.Inputs), normalise(was.Inputs)) {
 			return nil, api.Validationf("spec: UpdateService cannot change existing instance %s; use UpdateServiceInstance", want.Name)
 		}
@@ -543,6 +577,9 @@ func (s *Service) planServiceChange(ctx context.Context, svc *store.Service, spe
 	}
 	if len(added) > 0 {
 		// New instances use the template version of the service's newest instance.
+		if len(insts) == 0 {
+			return nil, api.Conflictf("service %s has no instance to take a template version from", svc.Name)
+		}
 		base := insts[0]
 		for _, i := range insts {
 			if i.CreatedAt.After(base.CreatedAt) {
@@ -574,7 +611,19 @@ func normalise(m map[string]any) map[string]any {
 }
 
 func (s *Service) applyServiceChange(ctx context.Context, q store.Queries, svc *store.Service, ch *serviceChange, spec string, now time.Time) error {
-	svc.Spec, svc.Status, svc.StatusMessage = spec, store.ServiceUpdateInProgress, ""
+	svc.Spec = spec
+	if len(ch.add) == 0 && len(ch.remove) == 0 {
+		return nil // the same instances, written differently: nothing deploys
+	}
+	p, err := s.pipelineOrNil(ctx, q, svc.AccountID, svc.Name)
+	if err != nil {
+		return err
+	}
+	if p != nil && store.InFlight(p.DeploymentStatus) && !p.Pending {
+		return api.Conflictf("the pipeline of service %s has a deployment in progress (%s); wait for it", svc.Name, p.DeploymentStatus)
+	}
+	svc.Status, svc.StatusMessage = store.ServiceUpdateInProgress, ""
+	svc.Change++
 	if len(ch.add) > 0 {
 		if err := s.addInstances(ctx, q, svc, ch.target, ch.add, now); err != nil {
 			return err
@@ -588,15 +637,11 @@ func (s *Service) applyServiceChange(ctx context.Context, q store.Queries, svc *
 		if store.InFlight(i.DeploymentStatus) {
 			return api.Conflictf("service instance %s has a deployment in progress (%s); wait for it before removing it", i.Name, i.DeploymentStatus)
 		}
-		if err := s.deleteInstance(ctx, q, i); err != nil {
+		if err := s.deleteInstance(ctx, q, svc, i); err != nil {
 			return err
 		}
 	}
-	p, err := s.pipelineOrNil(ctx, q, svc.AccountID, svc.Name)
-	if err != nil {
-		return err
-	}
-	if p != nil && !store.InFlight(p.DeploymentStatus) {
+	if p != nil {
 		// Redeployed (same version and inputs) once the instances have.
 		p.Pending = true
 		return q.ServicePipelineUpdate(ctx, p)
@@ -604,8 +649,9 @@ func (s *Service) applyServiceChange(ctx context.Context, q store.Queries, svc *
 	return nil
 }
 
-// deleteInstance starts an instance's deprovisioning.
-func (s *Service) deleteInstance(ctx context.Context, q store.Queries, i *store.ServiceInstance) error {
+// deleteInstance starts an instance's deprovisioning as part of svc's current change.
+func (s *Service) deleteInstance(ctx context.Context, q store.Queries, svc *store.Service, i *store.ServiceInstance) error {
+	i.Change = svc.Change
 	if _, err := s.startDeployment(ctx, q, s.instanceDeployment(i, actionDeprovision, nil, "")); err != nil {
 		return err
 	}
@@ -653,8 +699,9 @@ func (s *Service) DeleteService(ctx context.Context, in *types.DeleteServiceInpu
 			return api.Conflictf("the pipeline of service %s has a deployment in progress (%s); wait for it or cancel it before deleting the service", svc.Name, p.DeploymentStatus)
 		}
 		svc.Status, svc.StatusMessage, svc.LastModifiedAt = store.ServiceDeleteInProgress, "", s.now()
+		svc.Change++
 		for _, i := range insts {
-			if err := s.deleteInstance(ctx, q, i); err != nil {
+			if err := s.deleteInstance(ctx, q, svc, i); err != nil {
 				return err
 			}
 		}

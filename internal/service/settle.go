@@ -22,10 +22,10 @@ func (s *Service) settleService(ctx context.Context, q store.Queries, svc *store
 	return nil
 }
 
-// partOfChange reports whether a resource was (re)deployed by the service change that
-// started at svc.LastModifiedAt: the change stamps the service and its deployments then.
-func partOfChange(svc *store.Service, dep *store.Deployed) bool {
-	return !dep.LastDeploymentAttemptedAt.Before(svc.LastModifiedAt)
+// partOfChange reports whether a resource was last deployed by the service's current
+// change (create, update or delete): each change numbers what it deploys.
+func partOfChange(svc *store.Service, change int64) bool {
+	return change == svc.Change
 }
 
 func (s *Service) settleDeploying(ctx context.Context, q store.Queries, svc *store.Service) error {
@@ -35,7 +35,7 @@ func (s *Service) settleDeploying(ctx context.Context, q store.Queries, svc *sto
 	}
 	var failed []string
 	for _, i := range insts {
-		if !partOfChange(svc, &i.Deployed) {
+		if !partOfChange(svc, i.Change) {
 			continue
 		}
 		if store.InFlight(i.DeploymentStatus) {
@@ -54,6 +54,7 @@ func (s *Service) settleDeploying(ctx context.Context, q store.Queries, svc *sto
 		p.Pending = false
 		if len(failed) == 0 {
 			// Every instance is deployed: now the pipeline, which sees their outputs.
+			p.Change = svc.Change
 			var initial *deploymentStateRef
 			if p.LastSucceededDeploymentID != "" {
 				initial = &deploymentStateRef{state: pipelineState(p), inputs: p.Inputs}
@@ -81,7 +82,7 @@ func (s *Service) settleDeploying(ctx context.Context, q store.Queries, svc *sto
 	switch {
 	case len(failed) > 0:
 		status, message = failedStatus, failedNames(failed)+" failed to deploy"
-	case p != nil && partOfChange(svc, &p.Deployed) && p.DeploymentStatus != store.StatusSucceeded:
+	case p != nil && partOfChange(svc, p.Change) && p.DeploymentStatus != store.StatusSucceeded:
 		status, message = failedStatus, "the service pipeline failed to deploy: "+p.DeploymentStatusMessage
 	}
 	svc.Status, svc.StatusMessage, svc.LastModifiedAt = status, message, s.now()
@@ -117,12 +118,13 @@ func (s *Service) settleDeleting(ctx context.Context, q store.Queries, svc *stor
 			}
 		case p.DeploymentStatus == store.StatusDeleteInProgress:
 			return nil
-		case p.DeploymentStatus == store.StatusDeleteFailed && partOfChange(svc, &p.Deployed):
+		case p.DeploymentStatus == store.StatusDeleteFailed && partOfChange(svc, p.Change):
 			svc.Status, svc.StatusMessage = store.ServiceDeleteFailed, "the service pipeline failed to delete: "+p.DeploymentStatusMessage
 			return q.ServiceUpdate(ctx, svc)
 		case store.InFlight(p.DeploymentStatus):
 			return nil
 		default:
+			p.Change = svc.Change
 			if _, err := s.startDeployment(ctx, q, s.pipelineDeployment(p, actionDeprovision, nil)); err != nil {
 				return err
 			}

@@ -103,6 +103,10 @@ type Queries interface {
 	// is versioned like templates, Get and Delete return ErrNotFound.
 	EnvironmentCreate(ctx context.Context, e *Environment) error
 	EnvironmentGet(ctx context.Context, accountID, name string) (*Environment, error)
+	// EnvironmentLock takes the environment's row lock for the rest of the transaction
+	// without changing it (its version stays) and returns it: creating a service instance
+	// and deleting the environment serialise on it.
+	EnvironmentLock(ctx context.Context, accountID, name string) (*Environment, error)
 	EnvironmentUpdate(ctx context.Context, e *Environment) error
 	EnvironmentDelete(ctx context.Context, accountID, name string) error
 	// EnvironmentList pages by name, keeping environments of any of the given template
@@ -448,14 +452,18 @@ type Service struct {
 	Spec                                              string
 	Status, StatusMessage                             string
 	RepositoryConnectionArn, RepositoryID, BranchName string
-	CreatedAt, LastModifiedAt                         time.Time
-	Version                                           int64
+	// Change counts the creates, updates and deletes of the service's instances;
+	// the instances and pipeline a change deploys carry its number.
+	Change                    int64
+	CreatedAt, LastModifiedAt time.Time
+	Version                   int64
 }
 
 // ServiceInstance is one instance of a service, deployed into an environment.
 type ServiceInstance struct {
 	AccountID, ServiceName, Name, EnvironmentName string
 	Deployed
+	Change                 int64 // the service change that last deployed it
 	LastClientRequestToken string
 	CreatedAt              time.Time
 	Version                int64
@@ -469,6 +477,7 @@ type ServicePipeline struct {
 	// Pending: the pipeline deploys once the service's instances have (its status is
 	// IN_PROGRESS meanwhile, with no deployment yet).
 	Pending   bool
+	Change    int64 // the service change that last deployed it
 	CreatedAt time.Time
 	Version   int64
 }

@@ -5,6 +5,7 @@ package postgres
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -119,15 +120,30 @@ type poolExec struct{ q querier }
 
 func (p poolExec) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
 	tag, err := p.q.Exec(ctx, sql, args...)
-	return tag.RowsAffected(), err
+	return tag.RowsAffected(), raceError(err)
 }
 
 func (p poolExec) Query(ctx context.Context, sql string, args ...any) (sqlcore.Rows, error) {
 	rows, err := p.q.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, err
+		return nil, raceError(err)
 	}
-	return rows, nil
+	return racedRows{rows}, nil
+}
+
+// racedRows reports a deadlock or serialization failure found while reading as a race.
+type racedRows struct{ pgx.Rows }
+
+func (r racedRows) Err() error { return raceError(r.Rows.Err()) }
+
+// raceError turns PostgreSQL's deadlock and serialization failures into store.ErrConflict:
+// the transaction lost a race with another and may be run again.
+func raceError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") {
+		return fmt.Errorf("%w: %s", store.ErrConflict, pe.Message)
+	}
+	return err
 }
 
 type pgTx struct {

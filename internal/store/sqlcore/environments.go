@@ -85,6 +85,12 @@ func (q *Queries) EnvironmentGet(ctx context.Context, accountID, name string) (*
 	return e, wrap(err, "environment %s", name)
 }
 
+func (q *Queries) EnvironmentLock(ctx context.Context, accountID, name string) (*store.Environment, error) {
+	e, err := getOne(ctx, q.W, `UPDATE environments SET version = version WHERE account_id = $1 AND name = $2 RETURNING `+environmentColumns,
+		[]any{accountID, name}, scanEnvironment)
+	return e, wrap(err, "lock environment %s", name)
+}
+
 func (q *Queries) EnvironmentUpdate(ctx context.Context, e *store.Environment) error {
 	args := append(environmentArgs(e), e.Version)
 	n, err := q.W.Exec(ctx, `UPDATE environments SET description = $3, template_name = $4, template_major = $5, template_minor = $6,

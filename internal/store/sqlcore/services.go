@@ -10,13 +10,13 @@ import (
 )
 
 const serviceColumns = `account_id, name, description, template_name, spec, status, status_message,
-	repository_connection_arn, repository_id, branch_name, created_at, last_modified_at, version`
+	repository_connection_arn, repository_id, branch_name, change, created_at, last_modified_at, version`
 
 func scanService(r scanner) (*store.Service, error) {
 	var s store.Service
 	var created, modified int64
 	if err := r.Scan(&s.AccountID, &s.Name, &s.Description, &s.TemplateName, &s.Spec, &s.Status, &s.StatusMessage,
-		&s.RepositoryConnectionArn, &s.RepositoryID, &s.BranchName, &created, &modified, &s.Version); err != nil {
+		&s.RepositoryConnectionArn, &s.RepositoryID, &s.BranchName, &s.Change, &created, &modified, &s.Version); err != nil {
 		return nil, err
 	}
 	s.CreatedAt, s.LastModifiedAt = fromMicros(created), fromMicros(modified)
@@ -25,11 +25,11 @@ func scanService(r scanner) (*store.Service, error) {
 
 func serviceArgs(s *store.Service) []any {
 	return []any{s.AccountID, s.Name, s.Description, s.TemplateName, s.Spec, s.Status, s.StatusMessage,
-		s.RepositoryConnectionArn, s.RepositoryID, s.BranchName, micros(s.CreatedAt), micros(s.LastModifiedAt)}
+		s.RepositoryConnectionArn, s.RepositoryID, s.BranchName, s.Change, micros(s.CreatedAt), micros(s.LastModifiedAt)}
 }
 
 func (q *Queries) ServiceCreate(ctx context.Context, s *store.Service) error {
-	err := insert(ctx, q.W, `INSERT INTO services (`+serviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)
+	err := insert(ctx, q.W, `INSERT INTO services (`+serviceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)
 		ON CONFLICT DO NOTHING`, serviceArgs(s)...)
 	if err != nil {
 		return wrap(err, "create service %s", s.Name)
@@ -53,8 +53,8 @@ func (q *Queries) ServiceLock(ctx context.Context, accountID, name string) (*sto
 func (q *Queries) ServiceUpdate(ctx context.Context, s *store.Service) error {
 	args := append(serviceArgs(s), s.Version)
 	n, err := q.W.Exec(ctx, `UPDATE services SET description = $3, template_name = $4, spec = $5, status = $6, status_message = $7,
-		repository_connection_arn = $8, repository_id = $9, branch_name = $10, created_at = $11, last_modified_at = $12,
-		version = version + 1 WHERE account_id = $1 AND name = $2 AND version = $13`, args...)
+		repository_connection_arn = $8, repository_id = $9, branch_name = $10, change = $11, created_at = $12, last_modified_at = $13,
+		version = version + 1 WHERE account_id = $1 AND name = $2 AND version = $14`, args...)
 	err = q.versionedWrite(ctx, n, err, `SELECT count(*) FROM services WHERE account_id = $1 AND name = $2`, s.AccountID, s.Name)
 	if err != nil {
 		return wrap(err, "update service %s", s.Name)
@@ -118,14 +118,14 @@ func deployedSet(first int) string {
 	return strings.Join(parts, ", ")
 }
 
-const instanceColumns = `account_id, service_name, name, environment_name, ` + deployedColumns + `, last_client_token, created_at, version`
+const instanceColumns = `account_id, service_name, name, environment_name, ` + deployedColumns + `, last_client_token, change, created_at, version`
 
 func scanInstance(r scanner) (*store.ServiceInstance, error) {
 	var i store.ServiceInstance
 	var created int64
 	dt, done := deployedTargets(&i.Deployed)
 	dest := append([]any{&i.AccountID, &i.ServiceName, &i.Name, &i.EnvironmentName}, dt...)
-	dest = append(dest, &i.LastClientRequestToken, &created, &i.Version)
+	dest = append(dest, &i.LastClientRequestToken, &i.Change, &created, &i.Version)
 	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -138,11 +138,11 @@ func scanInstance(r scanner) (*store.ServiceInstance, error) {
 
 func instanceArgs(i *store.ServiceInstance) []any {
 	args := append([]any{i.AccountID, i.ServiceName, i.Name, i.EnvironmentName}, deployedArgs(&i.Deployed)...)
-	return append(args, i.LastClientRequestToken, micros(i.CreatedAt))
+	return append(args, i.LastClientRequestToken, i.Change, micros(i.CreatedAt))
 }
 
 func (q *Queries) ServiceInstanceCreate(ctx context.Context, i *store.ServiceInstance) error {
-	err := insert(ctx, q.W, `INSERT INTO service_instances (`+instanceColumns+`) VALUES (`+placeholders(1, 18)+`, 1) ON CONFLICT DO NOTHING`,
+	err := insert(ctx, q.W, `INSERT INTO service_instances (`+instanceColumns+`) VALUES (`+placeholders(1, 19)+`, 1) ON CONFLICT DO NOTHING`,
 		instanceArgs(i)...)
 	if err != nil {
 		return wrap(err, "create service instance %s/%s", i.ServiceName, i.Name)
@@ -160,7 +160,7 @@ func (q *Queries) ServiceInstanceGet(ctx context.Context, accountID, serviceName
 func (q *Queries) ServiceInstanceUpdate(ctx context.Context, i *store.ServiceInstance) error {
 	args := append(instanceArgs(i), i.Version)
 	n, err := q.W.Exec(ctx, `UPDATE service_instances SET environment_name = $4, `+deployedSet(5)+`, last_client_token = $17,
-		created_at = $18, version = version + 1 WHERE account_id = $1 AND service_name = $2 AND name = $3 AND version = $19`, args...)
+		change = $18, created_at = $19, version = version + 1 WHERE account_id = $1 AND service_name = $2 AND name = $3 AND version = $20`, args...)
 	err = q.versionedWrite(ctx, n, err, `SELECT count(*) FROM service_instances WHERE account_id = $1 AND service_name = $2 AND name = $3`,
 		i.AccountID, i.ServiceName, i.Name)
 	if err != nil {
@@ -335,7 +335,7 @@ func (q *Queries) ServiceInstanceList(ctx context.Context, accountID string, f s
 	return out, string(raw), nil
 }
 
-const pipelineColumns = `account_id, service_name, ` + deployedColumns + `, pending, created_at, version`
+const pipelineColumns = `account_id, service_name, ` + deployedColumns + `, pending, change, created_at, version`
 
 func scanPipeline(r scanner) (*store.ServicePipeline, error) {
 	var sp store.ServicePipeline
@@ -343,7 +343,7 @@ func scanPipeline(r scanner) (*store.ServicePipeline, error) {
 	dt, done := deployedTargets(&sp.Deployed)
 	var pending int64
 	dest := append([]any{&sp.AccountID, &sp.ServiceName}, dt...)
-	dest = append(dest, &pending, &created, &sp.Version)
+	dest = append(dest, &pending, &sp.Change, &created, &sp.Version)
 	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -361,11 +361,11 @@ func pipelineArgs(sp *store.ServicePipeline) []any {
 		pending = 1
 	}
 	args := append([]any{sp.AccountID, sp.ServiceName}, deployedArgs(&sp.Deployed)...)
-	return append(args, pending, micros(sp.CreatedAt))
+	return append(args, pending, sp.Change, micros(sp.CreatedAt))
 }
 
 func (q *Queries) ServicePipelineCreate(ctx context.Context, sp *store.ServicePipeline) error {
-	err := insert(ctx, q.W, `INSERT INTO service_pipelines (`+pipelineColumns+`) VALUES (`+placeholders(1, 16)+`, 1) ON CONFLICT DO NOTHING`,
+	err := insert(ctx, q.W, `INSERT INTO service_pipelines (`+pipelineColumns+`) VALUES (`+placeholders(1, 17)+`, 1) ON CONFLICT DO NOTHING`,
 		pipelineArgs(sp)...)
 	if err != nil {
 		return wrap(err, "create pipeline of %s", sp.ServiceName)
@@ -382,8 +382,8 @@ func (q *Queries) ServicePipelineGet(ctx context.Context, accountID, serviceName
 
 func (q *Queries) ServicePipelineUpdate(ctx context.Context, sp *store.ServicePipeline) error {
 	args := append(pipelineArgs(sp), sp.Version)
-	n, err := q.W.Exec(ctx, `UPDATE service_pipelines SET `+deployedSet(3)+`, pending = $15, created_at = $16,
-		version = version + 1 WHERE account_id = $1 AND service_name = $2 AND version = $17`, args...)
+	n, err := q.W.Exec(ctx, `UPDATE service_pipelines SET `+deployedSet(3)+`, pending = $15, change = $16,
+		created_at = $17, version = version + 1 WHERE account_id = $1 AND service_name = $2 AND version = $18`, args...)
 	err = q.versionedWrite(ctx, n, err, `SELECT count(*) FROM service_pipelines WHERE account_id = $1 AND service_name = $2`,
 		sp.AccountID, sp.ServiceName)
 	if err != nil {

@@ -9,6 +9,7 @@ CREATE TABLE services (
     repository_connection_arn TEXT COLLATE "C" NOT NULL,
     repository_id             TEXT COLLATE "C" NOT NULL,
     branch_name               TEXT COLLATE "C" NOT NULL,
+    change                    BIGINT NOT NULL,
     created_at                BIGINT NOT NULL,
     last_modified_at          BIGINT NOT NULL,
     version                   BIGINT NOT NULL,
@@ -33,6 +34,7 @@ CREATE TABLE service_instances (
     inputs                    TEXT COLLATE "C" NOT NULL,
     outputs                   TEXT COLLATE "C" NOT NULL,
     last_client_token         TEXT COLLATE "C" NOT NULL,
+    change                    BIGINT NOT NULL,
     created_at                BIGINT NOT NULL,
     version                   BIGINT NOT NULL,
     PRIMARY KEY (account_id, service_name, name)
@@ -62,6 +64,7 @@ CREATE TABLE service_pipelines (
     inputs                    TEXT COLLATE "C" NOT NULL,
     outputs                   TEXT COLLATE "C" NOT NULL,
     pending                   BIGINT NOT NULL,
+    change                    BIGINT NOT NULL,
     created_at                BIGINT NOT NULL,
     version                   BIGINT NOT NULL,
     PRIMARY KEY (account_id, service_name)

@@ -9,6 +9,7 @@ CREATE TABLE services (
     repository_connection_arn TEXT NOT NULL,
     repository_id             TEXT NOT NULL,
     branch_name               TEXT NOT NULL,
+    change                    INTEGER NOT NULL,
     created_at                INTEGER NOT NULL,
     last_modified_at          INTEGER NOT NULL,
     version                   INTEGER NOT NULL,
@@ -33,6 +34,7 @@ CREATE TABLE service_instances (
     inputs                    TEXT NOT NULL,
     outputs                   TEXT NOT NULL,
     last_client_token         TEXT NOT NULL,
+    change                    INTEGER NOT NULL,
     created_at                INTEGER NOT NULL,
     version                   INTEGER NOT NULL,
     PRIMARY KEY (account_id, service_name, name)
@@ -62,6 +64,7 @@ CREATE TABLE service_pipelines (
     inputs                    TEXT NOT NULL,
     outputs                   TEXT NOT NULL,
     pending                   INTEGER NOT NULL,
+    change                    INTEGER NOT NULL,
     created_at                INTEGER NOT NULL,
     version                   INTEGER NOT NULL,
     PRIMARY KEY (account_id, service_name)
