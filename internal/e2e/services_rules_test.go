@@ -440,7 +440,7 @@ func TestListServiceInstancesOrdersAndFilters(t *testing.T) {
 }
 
 func TestUpdateServiceSpecRules(t *testing.T) {
-	_, c := quickServiceWorld(t, "dev", "prod")
+	srv, c := quickServiceWorld(t, "dev", "prod")
 	ctx := context.Background()
 	if _, err := createAPI(c, "svc", svcSpec("", "a=dev")); err != nil {
 		t.Fatal(err)
@@ -471,6 +471,25 @@ func TestUpdateServiceSpecRules(t *testing.T) {
 	}
 	if names := instanceNames(t, c, "svc"); !slices.Equal(names, []string{"a", "b", "c"}) {
 		t.Errorf("instances %v", names)
+	}
+
+	// The summary counts them, up to date, then behind a new minor version.
+	summary := func() *types.CountsSummary {
+		out, err := c.GetResourcesSummary(ctx, &proton.GetResourcesSummaryInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Counts
+	}
+	n := summary()
+	if *n.Services.Total != 1 || *n.Services.UpToDate != 1 || *n.ServiceInstances.Total != 3 || *n.ServiceInstances.UpToDate != 3 ||
+		*n.Pipelines.Total != 1 || *n.Pipelines.UpToDate != 1 {
+		t.Errorf("summary: services %+v instances %+v pipelines %+v", *n.Services, *n.ServiceInstances, *n.Pipelines)
+	}
+	publishSvcMinor(t, srv, "api", codebuildSvcBundle(true), "cb:1")
+	n = summary()
+	if *n.Services.BehindMinor != 1 || *n.ServiceInstances.BehindMinor != 3 || *n.Pipelines.BehindMinor != 1 {
+		t.Errorf("summary after a new minor: services %+v instances %+v pipelines %+v", *n.Services, *n.ServiceInstances, *n.Pipelines)
 	}
 
 	// Proton's quota: 20 instances per service.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/openproton/openproton/internal/api"
 	"github.com/openproton/openproton/internal/api/types"
@@ -82,9 +83,11 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, in *types.UpdateAcc
 	}
 }
 
-// GetResourcesSummary counts the account's resources. Environments are split into failed,
-// up to date, behind a major and behind a minor version (each counted once, failed first);
-// services, instances, pipelines and components do not exist yet and count zero.
+// GetResourcesSummary counts the account's resources. Environments, service instances and
+// pipelines are split into failed, up to date, behind a major and behind a minor version
+// (each counted once, failed first); a service counts as failed when its status is a
+// failure, else as behind when any of its instances or its pipeline is, else up to date.
+// Components do not exist yet and count zero.
 func (s *Service) GetResourcesSummary(ctx context.Context, _ *types.GetResourcesSummaryInput) (*types.GetResourcesSummaryOutput, error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -98,70 +101,17 @@ func (s *Service) GetResourcesSummary(ctx context.Context, _ *types.GetResources
 	if err != nil {
 		return nil, err
 	}
-	envs, err := s.environmentCounts(ctx, c.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	zero := func() *types.ResourceCountsSummary {
-		return &types.ResourceCountsSummary{Failed: ptr(int32(0)), UpToDate: ptr(int32(0)), BehindMajor: ptr(int32(0)), BehindMinor: ptr(int32(0))}
-	}
-	return &types.GetResourcesSummaryOutput{Counts: &types.CountsSummary{
-		Components:           zero(),
-		Environments:         envs,
-		ServiceInstances:     zero(),
-		Services:             zero(),
-		Pipelines:            zero(),
-		EnvironmentTemplates: &types.ResourceCountsSummary{Total: int32(envTemplates)},
-		ServiceTemplates:     &types.ResourceCountsSummary{Total: int32(svcTemplates)},
-	}}, nil
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// environmentCounts classifies every environment of the account against its template's
-// published versions.
-func (s *Service) environmentCounts(ctx context.Context, accountID string) (*types.ResourceCountsSummary, error) {
-	var total, failed, upToDate, behindMajor, behindMinor int32
-	latest := map[string]*store.TemplateVersion{} // template → highest published; template/major → highest published minor
-	published := func(name string, major int) (*store.TemplateVersion, error) {
-		key := fmt.Sprintf("%s/%d", name, major)
-		if v, ok := latest[key]; ok {
-			return v, nil
-		}
-		v, err := s.store.TemplateVersionLatest(ctx, accountID, store.EnvironmentTemplateType, name, major, true)
-		if errors.Is(err, store.ErrNotFound) {
-			v, err = nil, nil
-		}
-		latest[key] = v
-		return v, err
-	}
+	vc := &versionCounter{s: s, accountID: c.AccountID, latest: map[string]*store.TemplateVersion{}}
+	envs := &counts{}
 	p := store.Page{Limit: 1000}
 	for {
-		list, next, err := s.store.EnvironmentList(ctx, accountID, nil, p)
+		list, next, err := s.store.EnvironmentList(ctx, c.AccountID, nil, p)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range list {
-			total++
-			if e.DeploymentStatus == store.StatusFailed {
-				failed++
-				continue
-			}
-			top, err := published(e.TemplateName, -1)
-			if err != nil {
+			if err := vc.count(ctx, envs, store.EnvironmentTemplateType, e.TemplateName, e.TemplateMajor, e.TemplateMinor, e.DeploymentStatus); err != nil {
 				return nil, err
-			}
-			same, err := published(e.TemplateName, e.TemplateMajor)
-			if err != nil {
-				return nil, err
-			}
-			switch {
-			case top != nil && top.Major > e.TemplateMajor:
-				behindMajor++
-			case same != nil && same.Minor > e.TemplateMinor:
-				behindMinor++
-			default:
-				upToDate++
 			}
 		}
 		if next == "" {
@@ -169,5 +119,136 @@ func (s *Service) environmentCounts(ctx context.Context, accountID string) (*typ
 		}
 		p.After = next
 	}
-	return &types.ResourceCountsSummary{Total: total, Failed: ptr(failed), UpToDate: ptr(upToDate), BehindMajor: ptr(behindMajor), BehindMinor: ptr(behindMinor)}, nil
+	instances, pipelines, services := &counts{}, &counts{}, &counts{}
+	behind := map[string]string{} // service → "major" | "minor"
+	p = store.Page{Limit: 1000}
+	for {
+		list, next, err := s.store.ServiceInstanceList(ctx, c.AccountID, store.ServiceInstanceFilter{}, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range list {
+			if err := vc.count(ctx, instances, store.ServiceTemplateType, i.TemplateName, i.TemplateMajor, i.TemplateMinor, i.DeploymentStatus); err != nil {
+				return nil, err
+			}
+			noteBehind(behind, i.ServiceName, instances.last)
+		}
+		if next == "" {
+			break
+		}
+		p.After = next
+	}
+	p = store.Page{Limit: 1000}
+	for {
+		list, next, err := s.store.ServiceList(ctx, c.AccountID, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, svc := range list {
+			sp, err := s.pipelineOrNil(ctx, s.store, c.AccountID, svc.Name)
+			if err != nil {
+				return nil, err
+			}
+			if sp != nil && !sp.Pending {
+				if err := vc.count(ctx, pipelines, store.ServiceTemplateType, sp.TemplateName, sp.TemplateMajor, sp.TemplateMinor, sp.DeploymentStatus); err != nil {
+					return nil, err
+				}
+				noteBehind(behind, svc.Name, pipelines.last)
+			}
+			services.Total++
+			switch {
+			case strings.HasSuffix(svc.Status, "FAILED") || strings.Contains(svc.Status, "_FAILED_"):
+				services.Failed++
+			case behind[svc.Name] == "major":
+				services.BehindMajor++
+			case behind[svc.Name] == "minor":
+				services.BehindMinor++
+			default:
+				services.UpToDate++
+			}
+		}
+		if next == "" {
+			break
+		}
+		p.After = next
+	}
+	return &types.GetResourcesSummaryOutput{Counts: &types.CountsSummary{
+		Components:           (&counts{}).out(),
+		Environments:         envs.out(),
+		ServiceInstances:     instances.out(),
+		Services:             services.out(),
+		Pipelines:            pipelines.out(),
+		EnvironmentTemplates: &types.ResourceCountsSummary{Total: int32(envTemplates)},
+		ServiceTemplates:     &types.ResourceCountsSummary{Total: int32(svcTemplates)},
+	}}, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// counts is one ResourceCountsSummary being added up; last is how the latest resource
+// counted ("failed", "major", "minor" or "current").
+type counts struct {
+	Total, Failed, UpToDate, BehindMajor, BehindMinor int32
+	last                                              string
+}
+
+func (c *counts) out() *types.ResourceCountsSummary {
+	return &types.ResourceCountsSummary{Total: c.Total, Failed: ptr(c.Failed), UpToDate: ptr(c.UpToDate),
+		BehindMajor: ptr(c.BehindMajor), BehindMinor: ptr(c.BehindMinor)}
+}
+
+func noteBehind(behind map[string]string, service, how string) {
+	if how == "major" || (how == "minor" && behind[service] != "major") {
+		behind[service] = how
+	}
+}
+
+// versionCounter classifies deployed resources against their templates' highest published
+// versions, remembering those it looked up.
+type versionCounter struct {
+	s         *Service
+	accountID string
+	latest    map[string]*store.TemplateVersion // type/template/major (-1: any) → highest published
+}
+
+func (vc *versionCounter) published(ctx context.Context, templateType, name string, major int) (*store.TemplateVersion, error) {
+	key := fmt.Sprintf("%s/%s/%d", templateType, name, major)
+	if v, ok := vc.latest[key]; ok {
+		return v, nil
+	}
+	v, err := vc.s.store.TemplateVersionLatest(ctx, vc.accountID, templateType, name, major, true)
+	if errors.Is(err, store.ErrNotFound) {
+		v, err = nil, nil
+	}
+	vc.latest[key] = v
+	return v, err
+}
+
+func (vc *versionCounter) count(ctx context.Context, c *counts, templateType, name string, major, minor int, status string) error {
+	c.Total++
+	if status == store.StatusFailed || status == store.StatusDeleteFailed {
+		c.Failed++
+		c.last = "failed"
+		return nil
+	}
+	top, err := vc.published(ctx, templateType, name, -1)
+	if err != nil {
+		return err
+	}
+	same, err := vc.published(ctx, templateType, name, major)
+	if err != nil {
+		return err
+	}
+	switch {
+	case top != nil && top.Major > major:
+		c.BehindMajor++
+		c.last = "major"
+	case same != nil && same.Minor > minor:
+		c.BehindMinor++
+		c.last = "minor"
+	default:
+		c.UpToDate++
+		c.last = "current"
+	}
+	return nil
 }
