@@ -41,3 +41,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 60s ./internal/server/
 	$(GO) test -run '^$$' -fuzz FuzzEnvironmentSpec -fuzztime 60s ./internal/bundle/
 	$(GO) test -run '^$$' -fuzz FuzzEnvironmentAPI -fuzztime 60s ./internal/e2e/
+	$(GO) test -run '^$$' -fuzz FuzzServiceAPI -fuzztime 60s ./internal/e2e/

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/proton"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/openproton/openproton/internal/config"
@@ -49,10 +50,16 @@ func FuzzEnvironmentAPI(f *testing.F) {
 	if _, err := waitDeployed(f, srv.admin(), "seeded", 30*time.Second); err != nil {
 		f.Fatal(err)
 	}
+	fuzzOperations(f, srv, environmentOps)
+}
+
+// fuzzOperations sends each input's body to ops[op % len(ops)], signed as the root key,
+// and fails on any 5xx other than 501.
+func fuzzOperations(f *testing.F, srv *testServer, ops []string) {
 	signer := v4.NewSigner()
 	creds := aws.Credentials{AccessKeyID: rootKeyID, SecretAccessKey: rootSecret}
 	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
-		name := environmentOps[int(op)%len(environmentOps)]
+		name := ops[int(op)%len(ops)]
 		req, err := http.NewRequest(http.MethodPost, srv.URL()+"/", bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
@@ -71,6 +78,46 @@ func FuzzEnvironmentAPI(f *testing.F) {
 			t.Fatalf("%s %q: status %d (%s)", name, body, resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"))
 		}
 	})
+}
+
+// serviceOps are the service, instance and pipeline operations.
+var serviceOps = []string{
+	"CreateService", "GetService", "UpdateService", "DeleteService", "ListServices",
+	"CreateServiceInstance", "GetServiceInstance", "UpdateServiceInstance", "ListServiceInstances",
+	"CancelServiceInstanceDeployment", "ListServiceInstanceOutputs", "ListServiceInstanceProvisionedResources",
+	"UpdateServicePipeline", "CancelServicePipelineDeployment", "ListServicePipelineOutputs",
+	"ListServicePipelineProvisionedResources", "GetResourcesSummary", "NotifyResourceDeploymentStatusChange",
+}
+
+// FuzzServiceAPI: whatever body arrives at a service operation of a running server (with
+// a deployed environment and an active service), the answer is never a 5xx.
+func FuzzServiceAPI(f *testing.F) {
+	f.Add(uint8(0), []byte(`{"name":"s2","templateName":"api","templateMajorVersion":"1","spec":"proton: ServiceSpec\ninstances:\n  - name: a\n    environment: dev\n    spec: {port: 1}\n","repositoryConnectionArn":"arn:aws:codestar-connections:us-east-1:000000000000:connection/x","repositoryId":"o/r","branchName":"main"}`))
+	f.Add(uint8(2), []byte(`{"name":"seeded","spec":"proton: ServiceSpec\ninstances:\n  - name: b\n    environment: dev\n"}`))
+	f.Add(uint8(3), []byte(`{"name":"seeded"}`))
+	f.Add(uint8(5), []byte(`{"serviceName":"seeded","name":"c","spec":"proton: ServiceSpec\ninstances:\n  - name: c\n    environment: dev\n","clientToken":"t"}`))
+	f.Add(uint8(7), []byte(`{"serviceName":"seeded","name":"a","deploymentType":"MINOR_VERSION","templateMinorVersion":"99999999999"}`))
+	f.Add(uint8(8), []byte(`{"sortBy":"createdAt","sortOrder":"DESCENDING","filters":[{"key":"createdAtAfter","value":"1985-04-12T23:20:50.52Z"},{"key":"deployedTemplateVersionStatus","value":"DRAFT"}]}`))
+	f.Add(uint8(12), []byte(`{"serviceName":"seeded","deploymentType":"CURRENT_VERSION","spec":"proton: ServiceSpec\npipeline:\n  test_command: [1]\n"}`))
+	f.Add(uint8(17), []byte(`{"resourceArn":"arn:aws:proton:us-east-1:000000000000:service/seeded/pipeline","outputs":[{"key":"a","valueString":"b"}]}`))
+
+	srv := startServerWith(f, func(c *config.Server) { c.Provisioner = "noop" })
+	c := srv.admin()
+	publishEnv(f, srv, "cb", "", codebuildEnvBundle(), "")
+	if _, err := createCB(c, "dev", "  team: platform\n"); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := waitDeployed(f, c, "dev", 30*time.Second); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := c.UpdateAccountSettings(context.Background(), &proton.UpdateAccountSettingsInput{PipelineCodebuildRoleArn: aws.String("arn:aws:iam::000000000000:role/p")}); err != nil {
+		f.Fatal(err)
+	}
+	publishSvc(f, srv, "api", codebuildSvcBundle(true), true, "cb:1")
+	if _, err := createAPI(c, "seeded", svcSpec("", "a=dev")); err != nil {
+		f.Fatal(err)
+	}
+	fuzzOperations(f, srv, serviceOps)
 }
 
 func payloadHash(body []byte) string {
