@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -467,4 +470,64 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Errorf("delete environment once its instances are gone: %v", err)
 	}
 	_ = srv
+}
+
+// The aws CLI creates a service and waits for it (service-created, service-instance-deployed,
+// service-pipeline-deployed); boto3 updates an instance, waits, pages and deletes.
+func TestServiceWithAWSCLIAndBoto3(t *testing.T) {
+	needTool(t, "python3", "-c", "import boto3")
+	srv, _ := serviceWorld(t)
+	env := srv.awsEnv(t, rootKeyID, rootSecret)
+	specFile := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(*svcSpec("  test_command: cli\n", "one=dev", "two=prod:{port: 81}")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runAWS(t, srv, env, "proton", "create-service", "--name", "cli-svc", "--template-name", "api",
+		"--template-major-version", "1", "--spec", "file://"+specFile, "--repository-connection-arn", repoConn,
+		"--repository-id", "org/cli", "--branch-name", "main")
+	if code != 0 || !strings.Contains(out, `"CREATE_IN_PROGRESS"`) {
+		t.Fatalf("create-service: %d %s %s", code, out, stderr)
+	}
+	for _, args := range [][]string{
+		{"proton", "wait", "service-created", "--name", "cli-svc"},
+		{"proton", "wait", "service-instance-deployed", "--service-name", "cli-svc", "--name", "two"},
+		{"proton", "wait", "service-pipeline-deployed", "--name", "cli-svc"},
+	} {
+		if _, stderr, code := runAWS(t, srv, env, args...); code != 0 {
+			t.Fatalf("%v: %d %s", args, code, stderr)
+		}
+	}
+	out, stderr, code = runAWS(t, srv, env, "proton", "list-service-instance-outputs", "--service-name", "cli-svc", "--service-instance-name", "two")
+	if code != 0 || !strings.Contains(out, "https://two.example") {
+		t.Fatalf("list-service-instance-outputs: %d %s %s", code, out, stderr)
+	}
+
+	script := `
+import boto3, sys, json
+c = boto3.client("proton", endpoint_url=sys.argv[1])
+spec = "proton: ServiceSpec\ninstances:\n  - name: one\n    environment: dev\n    spec:\n      port: 5000\n"
+c.update_service_instance(serviceName="cli-svc", name="one", deploymentType="CURRENT_VERSION", spec=spec, clientToken="py-1")
+c.get_waiter("service_instance_deployed").wait(serviceName="cli-svc", name="one", WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+names = [i["name"] for page in c.get_paginator("list_service_instances").paginate(serviceName="cli-svc", sortBy="name", sortOrder="DESCENDING", PaginationConfig={"PageSize": 1}) for i in page["serviceInstances"]]
+one = c.get_service_instance(serviceName="cli-svc", name="one")["serviceInstance"]
+c.delete_service(name="cli-svc")
+c.get_waiter("service_deleted").wait(name="cli-svc", WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+print(json.dumps({"names": names, "token": one["lastClientRequestToken"], "status": one["deploymentStatus"]}))
+`
+	cmd := exec.Command("python3", "-c", script, srv.URL())
+	cmd.Env = env
+	raw, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("boto3: %v\n%s", err, raw)
+	}
+	var got struct {
+		Names         []string
+		Token, Status string
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("boto3 output %q: %v", raw, err)
+	}
+	if !slices.Equal(got.Names, []string{"two", "one"}) || got.Token != "py-1" || got.Status != "SUCCEEDED" {
+		t.Errorf("boto3 saw %+v", got)
+	}
 }
