@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -144,14 +145,26 @@ func slowBundle(seconds int) []file {
 // startSlowDeployment publishes the slow template through p and creates an environment.
 func startSlowDeployment(t *testing.T, p *process, seconds int) {
 	t.Helper()
+	startSlowDeploymentNamed(t, p, "slow", seconds)
+	// Let the deployment's commands start.
+	time.Sleep(1500 * time.Millisecond)
+	env, err := p.client().GetEnvironment(context.Background(), &proton.GetEnvironmentInput{Name: aws.String("survivor")})
+	if err != nil || env.Environment.DeploymentStatus != types.DeploymentStatusInProgress {
+		t.Fatalf("the deployment should still be running: %v %+v", err, env)
+	}
+}
+
+// startSlowDeploymentNamed publishes a template that provisions in the given seconds as
+// name and creates environment "survivor" from it.
+func startSlowDeploymentNamed(t *testing.T, p *process, name string, seconds int) {
+	t.Helper()
 	ctx := context.Background()
 	c := p.client()
-	name := "slow"
 	if _, err := c.CreateEnvironmentTemplate(ctx, &proton.CreateEnvironmentTemplateInput{Name: &name}); err != nil {
 		t.Fatal(err)
 	}
-	uploadTo(t, p.url, "bundles", "slow.tar.gz", tarball(t, name, slowBundle(seconds)))
-	if _, err := c.CreateEnvironmentTemplateVersion(ctx, &proton.CreateEnvironmentTemplateVersionInput{TemplateName: &name, Source: source("bundles", "slow.tar.gz")}); err != nil {
+	uploadTo(t, p.url, "bundles", name+".tar.gz", tarball(t, name, slowBundle(seconds)))
+	if _, err := c.CreateEnvironmentTemplateVersion(ctx, &proton.CreateEnvironmentTemplateVersionInput{TemplateName: &name, Source: source("bundles", name+".tar.gz")}); err != nil {
 		t.Fatal(err)
 	}
 	if v := waitEnvVersion(t, c, name, "1", "0"); v.Status != types.TemplateVersionStatusDraft {
@@ -164,12 +177,6 @@ func startSlowDeployment(t *testing.T, p *process, seconds int) {
 	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("survivor"), TemplateName: &name,
 		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: platform\n"), CodebuildRoleArn: aws.String(cbRole)}); err != nil {
 		t.Fatal(err)
-	}
-	// Let the deployment's commands start.
-	time.Sleep(1500 * time.Millisecond)
-	env, err := c.GetEnvironment(ctx, &proton.GetEnvironmentInput{Name: aws.String("survivor")})
-	if err != nil || env.Environment.DeploymentStatus != types.DeploymentStatusInProgress {
-		t.Fatalf("the deployment should still be running: %v %+v", err, env)
 	}
 }
 
@@ -230,4 +237,62 @@ func TestGracefulRestartResumesDeployments(t *testing.T) {
 	second := startProcess(t, dataDir, "")
 	finishedAfterCrash(t, second)
 	t.Logf("deployment finished %s after the restart", time.Since(start).Round(100*time.Millisecond))
+}
+
+// A server killed while a service's instances deploy restarts and takes the service on to
+// ACTIVE: the instances finish, then the pipeline deploys.
+func TestKilledServerFinishesServices(t *testing.T) {
+	dataDir := t.TempDir()
+	first := startProcess(t, dataDir, "")
+	ctx := context.Background()
+	c := first.client()
+	startSlowDeploymentNamed(t, first, "quick", 0)
+	if _, err := waitDeployed(t, c, "survivor", 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateAccountSettings(ctx, &proton.UpdateAccountSettingsInput{PipelineCodebuildRoleArn: aws.String("arn:aws:iam::000000000000:role/p")}); err != nil {
+		t.Fatal(err)
+	}
+	name := "slowsvc"
+	if _, err := c.CreateServiceTemplate(ctx, &proton.CreateServiceTemplateInput{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	slowInstance := strings.Replace(svcManifest, "        provision:\n", "        provision:\n          - sleep 4\n", 1)
+	files := []file{{Name: "schema/schema.yaml", Body: svcSchema}, {Name: "instance_infrastructure/manifest.yaml", Body: slowInstance},
+		{Name: "pipeline_infrastructure/manifest.yaml", Body: pipelineManifest}}
+	uploadTo(t, first.url, "bundles", "slowsvc.tar.gz", tarball(t, name, files))
+	if _, err := c.CreateServiceTemplateVersion(ctx, &proton.CreateServiceTemplateVersionInput{TemplateName: &name, Source: source("bundles", "slowsvc.tar.gz"),
+		CompatibleEnvironmentTemplates: []types.CompatibleEnvironmentTemplateInput{{TemplateName: aws.String("quick"), MajorVersion: aws.String("1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	w := proton.NewServiceTemplateVersionRegisteredWaiter(c, func(o *proton.ServiceTemplateVersionRegisteredWaiterOptions) { o.MinDelay = 100 * time.Millisecond })
+	if err := w.Wait(ctx, &proton.GetServiceTemplateVersionInput{TemplateName: &name, MajorVersion: aws.String("1"), MinorVersion: aws.String("0")}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateServiceTemplateVersion(ctx, &proton.UpdateServiceTemplateVersionInput{TemplateName: &name, MajorVersion: aws.String("1"),
+		MinorVersion: aws.String("0"), Status: types.TemplateVersionStatusPublished}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateService(ctx, &proton.CreateServiceInput{Name: aws.String("svc"), TemplateName: &name, TemplateMajorVersion: aws.String("1"),
+		Spec: svcSpec("", "a=survivor", "b=survivor"), RepositoryConnectionArn: aws.String(repoConn), RepositoryId: aws.String("o/r"),
+		BranchName: aws.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	first.kill(t)
+
+	second := startProcess(t, dataDir, "")
+	c = second.client()
+	out, err := proton.NewServiceCreatedWaiter(c, fastService).WaitForOutput(ctx, &proton.GetServiceInput{Name: aws.String("svc")}, 90*time.Second)
+	if err != nil {
+		t.Fatalf("after the crash the service did not become ACTIVE: %v", err)
+	}
+	if out.Service.Pipeline.DeploymentStatus != types.DeploymentStatusSucceeded {
+		t.Errorf("pipeline %s", out.Service.Pipeline.DeploymentStatus)
+	}
+	var pns pipelineNamespace
+	decodedInputs(t, pipelineOutputs(t, c, "svc"), &pns)
+	if len(pns.ServiceInstances) != 2 || pns.ServiceInstances[0].Outputs["url"] == "" {
+		t.Errorf("the pipeline saw %+v", pns.ServiceInstances)
+	}
 }
