@@ -27,6 +27,12 @@ type Job struct {
 	Env          map[string]string // extra environment: the job's scoped credential, endpoints
 	Commands     []string          // the action's commands (CodeBuild-style templates)
 	CommandEnv   map[string]string // the manifest's environment variables for them
+	// Rendered is the rendered template (CloudFormation templates), StackName the stack
+	// that holds the resource (stable across its deployments) and RoleARN the role to
+	// assume for it ("" = the server's own credentials).
+	Rendered  []byte
+	StackName string
+	RoleARN   string
 	// Log receives the job's output when set (the caller may read it while the job runs);
 	// otherwise the provisioner keeps its own.
 	Log     *Tail
@@ -43,6 +49,15 @@ const DefaultTimeout = time.Hour
 type Result struct {
 	Outputs map[string]string
 	Log     []byte // captured output, bounded
+	// Resources are what the engine reports having provisioned (CloudFormation stack
+	// resources); nil when it reports none.
+	Resources []Resource
+}
+
+// Resource is one provisioned resource, as ListXProvisionedResources shows it.
+type Resource struct {
+	Name, Identifier string
+	Engine           string // CLOUDFORMATION | TERRAFORM
 }
 
 // Provisioner runs jobs. Cancelling ctx stops a job: nothing further runs.
