@@ -380,6 +380,10 @@ func outcome(d *store.Deployment, res *provision.Result, runErr error) {
 		if len(res.Outputs) > 0 {
 			d.Outputs = store.SetOutputs(d.Outputs, fileOutputs(res.Outputs))
 		}
+		d.Resources = nil
+		for _, r := range res.Resources {
+			d.Resources = append(d.Resources, store.ProvisionedResource{Name: r.Name, Identifier: r.Identifier, Engine: r.Engine})
+		}
 	}
 	if d.Log == nil {
 		d.Log = []byte{}

@@ -173,6 +173,14 @@ type Queries interface {
 	ServicePipelineUpdate(ctx context.Context, sp *ServicePipeline) error
 	ServicePipelineDelete(ctx context.Context, accountID, serviceName string) error
 
+	// Components are unique by (account, name), versioned.
+	ComponentCreate(ctx context.Context, c *Component) error
+	ComponentGet(ctx context.Context, accountID, name string) (*Component, error)
+	ComponentUpdate(ctx context.Context, c *Component) error
+	ComponentDelete(ctx context.Context, accountID, name string) error
+	// ComponentList pages by name; empty filter fields match everything.
+	ComponentList(ctx context.Context, accountID, environment, service, instance string, p Page) ([]*Component, string, error)
+
 	// ServiceTemplateCountUsing counts instances and pipelines deployed from a service
 	// template version (minor < 0: any minor of the major).
 	ServiceTemplateCountUsing(ctx context.Context, accountID, templateName string, major, minor int) (int, error)
@@ -382,7 +390,10 @@ type Deployment struct {
 	ReportedStatus, ReportedMessage string
 	// Log is the captured output, kept apart: DeploymentGet leaves it nil, DeploymentUpdate
 	// writes it only when not nil.
-	Log                                                  []byte
+	Log []byte
+	// Resources are what the provisioner reported provisioning (CloudFormation stack
+	// resources), for List…ProvisionedResources.
+	Resources                                            []ProvisionedResource
 	LastAttemptedDeploymentID, LastSucceededDeploymentID string
 	Attempt                                              int
 	LeaseOwner                                           string
@@ -505,4 +516,24 @@ type ServiceInstanceFilter struct {
 	CreatedBefore, CreatedAfter     time.Time
 	SortBy                          string // one of the SortBy constants; "" = serviceName
 	Descending                      bool
+}
+
+// ProvisionedResource is one resource a deployment's engine reported.
+type ProvisionedResource struct {
+	Name       string `json:"name"`
+	Identifier string `json:"identifier"`
+	Engine     string `json:"provisioningEngine"`
+}
+
+// Component is a directly defined component: its own IaC template, attached to a service
+// instance or detached in an environment.
+type Component struct {
+	AccountID, Name, Description        string
+	EnvironmentName                     string
+	ServiceName, ServiceInstanceName    string // both "" when detached
+	ServiceSpec, TemplateFile, Manifest string
+	Deployed                            // template fields unused
+	LastClientRequestToken              string
+	CreatedAt, LastModifiedAt           time.Time
+	Version                             int64
 }

@@ -72,3 +72,31 @@ CREATE TABLE service_pipelines (
 CREATE INDEX service_pipelines_version ON service_pipelines (account_id, template_name, template_major, template_minor);
 
 CREATE INDEX deployments_service ON deployments (account_id, service_name, sort_key);
+
+ALTER TABLE deployments ADD COLUMN resources TEXT COLLATE "C" NOT NULL DEFAULT '[]';
+
+CREATE TABLE components (
+    account_id                TEXT COLLATE "C" NOT NULL,
+    name                      TEXT COLLATE "C" NOT NULL,
+    description               TEXT COLLATE "C" NOT NULL,
+    environment_name          TEXT COLLATE "C" NOT NULL,
+    service_name              TEXT COLLATE "C" NOT NULL,
+    service_instance_name     TEXT COLLATE "C" NOT NULL,
+    service_spec              TEXT COLLATE "C" NOT NULL,
+    template_file             TEXT COLLATE "C" NOT NULL,
+    manifest                  TEXT COLLATE "C" NOT NULL,
+    deployment_status         TEXT COLLATE "C" NOT NULL,
+    deployment_status_message TEXT COLLATE "C" NOT NULL,
+    last_attempted_deployment TEXT COLLATE "C" NOT NULL,
+    last_succeeded_deployment TEXT COLLATE "C" NOT NULL,
+    last_attempted_at         BIGINT NOT NULL,
+    last_succeeded_at         BIGINT NOT NULL,
+    outputs                   TEXT COLLATE "C" NOT NULL,
+    last_client_token         TEXT COLLATE "C" NOT NULL,
+    created_at                BIGINT NOT NULL,
+    last_modified_at          BIGINT NOT NULL,
+    version                   BIGINT NOT NULL,
+    PRIMARY KEY (account_id, name)
+);
+CREATE INDEX components_environment ON components (account_id, environment_name, name);
+CREATE INDEX components_instance ON components (account_id, service_name, service_instance_name);

@@ -72,3 +72,31 @@ CREATE TABLE service_pipelines (
 CREATE INDEX service_pipelines_version ON service_pipelines (account_id, template_name, template_major, template_minor);
 
 CREATE INDEX deployments_service ON deployments (account_id, service_name, sort_key);
+
+ALTER TABLE deployments ADD COLUMN resources TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE components (
+    account_id                TEXT NOT NULL,
+    name                      TEXT NOT NULL,
+    description               TEXT NOT NULL,
+    environment_name          TEXT NOT NULL,
+    service_name              TEXT NOT NULL,
+    service_instance_name     TEXT NOT NULL,
+    service_spec              TEXT NOT NULL,
+    template_file             TEXT NOT NULL,
+    manifest                  TEXT NOT NULL,
+    deployment_status         TEXT NOT NULL,
+    deployment_status_message TEXT NOT NULL,
+    last_attempted_deployment TEXT NOT NULL,
+    last_succeeded_deployment TEXT NOT NULL,
+    last_attempted_at         INTEGER NOT NULL,
+    last_succeeded_at         INTEGER NOT NULL,
+    outputs                   TEXT NOT NULL,
+    last_client_token         TEXT NOT NULL,
+    created_at                INTEGER NOT NULL,
+    last_modified_at          INTEGER NOT NULL,
+    version                   INTEGER NOT NULL,
+    PRIMARY KEY (account_id, name)
+);
+CREATE INDEX components_environment ON components (account_id, environment_name, name);
+CREATE INDEX components_instance ON components (account_id, service_name, service_instance_name);
