@@ -85,6 +85,12 @@ func codebuildSvcBundle(withPipeline bool) []file {
 // the given environment template majors ("cb:1"), and publishes it.
 func publishSvc(t testing.TB, srv *testServer, name string, files []file, withPipeline bool, compatible ...string) *types.ServiceTemplateVersion {
 	t.Helper()
+	return publishSvcWith(t, srv, name, files, withPipeline, nil, compatible...)
+}
+
+// publishSvcWith is publishSvc with supportedComponentSources.
+func publishSvcWith(t testing.TB, srv *testServer, name string, files []file, withPipeline bool, sources []types.ServiceTemplateSupportedComponentSourceType, compatible ...string) *types.ServiceTemplateVersion {
+	t.Helper()
 	ctx := context.Background()
 	c := srv.admin()
 	if _, err := c.GetServiceTemplate(ctx, &proton.GetServiceTemplateInput{Name: &name}); err != nil {
@@ -104,7 +110,7 @@ func publishSvc(t testing.TB, srv *testServer, name string, files []file, withPi
 	key := fmt.Sprintf("%s/%d.tar.gz", name, time.Now().UnixNano())
 	srv.upload(t, "bundles", key, tarball(t, name, files))
 	out, err := c.CreateServiceTemplateVersion(ctx, &proton.CreateServiceTemplateVersionInput{TemplateName: &name, Source: source("bundles", key),
-		CompatibleEnvironmentTemplates: compat})
+		CompatibleEnvironmentTemplates: compat, SupportedComponentSources: sources})
 	if err != nil {
 		t.Fatalf("create version of %s: %v", name, err)
 	}

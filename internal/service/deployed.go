@@ -21,6 +21,7 @@ type deploymentRequest struct {
 	accountID, targetType, arn string
 	targetCreatedAt            time.Time
 	env, service, instance     string
+	component                  string
 	action                     string
 	// dep is already set to the target (for a deletion: to what is being deleted); its
 	// status and attempt fields are set here.
@@ -41,7 +42,7 @@ func (s *Service) startDeployment(ctx context.Context, q store.Queries, r deploy
 	status := store.StatusInProgress
 	d := &store.Deployment{
 		ID: id.String(), AccountID: r.accountID, TargetType: r.targetType, TargetARN: r.arn, TargetCreatedAt: r.targetCreatedAt,
-		EnvironmentName: r.env, ServiceName: r.service, ServiceInstanceName: r.instance, Action: r.action,
+		EnvironmentName: r.env, ServiceName: r.service, ServiceInstanceName: r.instance, Component: r.component, Action: r.action,
 		InitialState: marshalState(r.initial), TargetState: marshalState(r.target), Inputs: r.dep.Inputs, InitialInputs: r.initialInputs,
 		LastAttemptedDeploymentID: r.dep.LastAttemptedDeploymentID, LastSucceededDeploymentID: r.dep.LastSucceededDeploymentID,
 		CreatedAt: now, LastModifiedAt: now,

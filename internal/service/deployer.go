@@ -23,6 +23,11 @@ type Deployer struct {
 	// Override, when set, runs every deployment instead (tests and benchmarks use
 	// provision.Noop).
 	Override provision.Provisioner
+	// Render renders a Jinja template with Proton's parameter namespace, and
+	// CloudFormation deploys what it rendered: jinja/cloudformation templates (components)
+	// need both.
+	Render         func(name, text string, ctx map[string]any) (string, error)
+	CloudFormation provision.Provisioner
 }
 
 var _ deploy.Resources = (*Deployer)(nil)
@@ -40,6 +45,8 @@ func (dp *Deployer) Prepare(ctx context.Context, d *store.Deployment) (provision
 		return dp.prepareInstance(ctx, d)
 	case store.TargetServicePipeline:
 		return dp.preparePipeline(ctx, d)
+	case store.TargetComponent:
+		return dp.prepareComponent(ctx, d)
 	}
 	return nil, nil, deploy.Failf("deployments of %s resources are not implemented yet", d.TargetType)
 }
@@ -163,6 +170,8 @@ func (dp *Deployer) Finish(ctx context.Context, q store.Queries, d *store.Deploy
 		return dp.finishInstance(ctx, q, d)
 	case store.TargetServicePipeline:
 		return dp.finishPipeline(ctx, q, d)
+	case store.TargetComponent:
+		return dp.finishComponent(ctx, q, d)
 	case store.TargetEnvironment:
 	default:
 		return nil

@@ -97,10 +97,19 @@ func (dp *Deployer) prepareInstance(ctx context.Context, d *store.Deployment) (p
 	if err != nil {
 		return nil, nil, err
 	}
+	instance := map[string]any{"name": d.ServiceInstanceName, "inputs": inputs}
+	comp, err := attachedComponent(ctx, s.store, d.AccountID, d.ServiceName, d.ServiceInstanceName)
+	if err != nil {
+		return nil, nil, err
+	}
+	if comp != nil {
+		// Proton's one attached component is the instance's "default" component.
+		instance["components"] = map[string]any{"default": map[string]any{"name": comp.Name, "outputs": outputsMap(comp.Outputs)}}
+	}
 	namespace, err := json.Marshal(map[string]any{
 		"environment":      environmentNamespace(env),
 		"service":          serviceNamespace(svc),
-		"service_instance": map[string]any{"name": d.ServiceInstanceName, "inputs": inputs},
+		"service_instance": instance,
 	})
 	if err != nil {
 		return nil, nil, deploy.Failf("inputs: %v", err)

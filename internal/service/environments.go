@@ -560,6 +560,11 @@ func (s *Service) DeleteEnvironment(ctx context.Context, in *types.DeleteEnviron
 		if n > 0 {
 			return api.Conflictf("environment %s has %d service instance(s); delete them first", e.Name, n)
 		}
+		if comps, _, err := q.ComponentList(ctx, c.AccountID, e.Name, "", "", store.Page{Limit: 1}); err != nil {
+			return err
+		} else if len(comps) > 0 {
+			return api.Conflictf("environment %s has components (%s); delete them first", e.Name, comps[0].Name)
+		}
 		if _, err := s.newEnvDeployment(ctx, q, e, actionDeprovision, nil, ""); err != nil {
 			return err
 		}
@@ -651,8 +656,13 @@ func (s *Service) ListEnvironmentProvisionedResources(ctx context.Context, in *t
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.getEnvironment(ctx, s.store, c.AccountID, in.EnvironmentName); err != nil {
+	e, err := s.getEnvironment(ctx, s.store, c.AccountID, in.EnvironmentName)
+	if err != nil {
 		return nil, err
 	}
-	return &types.ListEnvironmentProvisionedResourcesOutput{ProvisionedResources: []types.ProvisionedResource{}}, nil
+	list, err := s.provisionedResources(ctx, c.AccountID, e.LastSucceededDeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	return &types.ListEnvironmentProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }

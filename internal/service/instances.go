@@ -321,6 +321,11 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *types.UpdateSer
 		if cur.Version != i.Version {
 			return api.Conflictf("service instance %s changed while it was being updated; retry", cur.Name)
 		}
+		if comp, err := attachedComponent(ctx, q, c.AccountID, cur.ServiceName, cur.Name); err != nil {
+			return err
+		} else if comp != nil && store.InFlight(comp.DeploymentStatus) {
+			return api.Conflictf("component %s attached to service instance %s has a deployment in progress (%s)", comp.Name, cur.Name, comp.DeploymentStatus)
+		}
 		cur.LastClientRequestToken = in.ClientToken
 		if plan != nil {
 			initial, initialInputs := instanceState(cur), cur.Inputs
@@ -487,16 +492,22 @@ func (s *Service) outputsOf(ctx context.Context, accountID string, current []sto
 	return d.Outputs, nil
 }
 
-// ListServiceInstanceProvisionedResources: CodeBuild provisioning reports none, as on Proton.
+// ListServiceInstanceProvisionedResources lists what the last successful deployment's engine
+// reported (CodeBuild provisioning reports none, as on Proton).
 func (s *Service) ListServiceInstanceProvisionedResources(ctx context.Context, in *types.ListServiceInstanceProvisionedResourcesInput) (*types.ListServiceInstanceProvisionedResourcesOutput, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.getInstance(ctx, s.store, c.AccountID, in.ServiceName, in.ServiceInstanceName); err != nil {
+	i, err := s.getInstance(ctx, s.store, c.AccountID, in.ServiceName, in.ServiceInstanceName)
+	if err != nil {
 		return nil, err
 	}
-	return &types.ListServiceInstanceProvisionedResourcesOutput{ProvisionedResources: []types.ProvisionedResource{}}, nil
+	list, err := s.provisionedResources(ctx, c.AccountID, i.LastSucceededDeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	return &types.ListServiceInstanceProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }
 
 func (s *Service) ListServiceInstances(ctx context.Context, in *types.ListServiceInstancesInput) (*types.ListServiceInstancesOutput, error) {

@@ -147,14 +147,20 @@ func (s *Service) ListServicePipelineOutputs(ctx context.Context, in *types.List
 	return &types.ListServicePipelineOutputsOutput{Outputs: outputsOut(outputs)}, nil
 }
 
-// ListServicePipelineProvisionedResources: CodeBuild provisioning reports none, as on Proton.
+// ListServicePipelineProvisionedResources lists what the last successful deployment's engine
+// reported (CodeBuild provisioning reports none, as on Proton).
 func (s *Service) ListServicePipelineProvisionedResources(ctx context.Context, in *types.ListServicePipelineProvisionedResourcesInput) (*types.ListServicePipelineProvisionedResourcesOutput, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.getPipeline(ctx, s.store, c.AccountID, in.ServiceName); err != nil {
+	p, err := s.getPipeline(ctx, s.store, c.AccountID, in.ServiceName)
+	if err != nil {
 		return nil, err
 	}
-	return &types.ListServicePipelineProvisionedResourcesOutput{ProvisionedResources: []types.ProvisionedResource{}}, nil
+	list, err := s.provisionedResources(ctx, c.AccountID, p.LastSucceededDeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	return &types.ListServicePipelineProvisionedResourcesOutput{ProvisionedResources: list}, nil
 }

@@ -569,6 +569,11 @@ func (s *Service) planServiceChange(ctx context.Context, svc *store.Service, spe
 	}
 	for _, i := range insts {
 		if _, kept := spec.Instance(i.Name); !kept {
+			if comp, err := attachedComponent(ctx, s.store, svc.AccountID, svc.Name, i.Name); err != nil {
+				return nil, err
+			} else if comp != nil {
+				return nil, api.Validationf("spec: service instance %s has component %s attached; detach it before removing the instance", i.Name, comp.Name)
+			}
 			if store.InFlight(i.DeploymentStatus) {
 				return nil, api.Conflictf("service instance %s has a deployment in progress (%s); wait for it before removing it", i.Name, i.DeploymentStatus)
 			}
@@ -690,6 +695,11 @@ func (s *Service) DeleteService(ctx context.Context, in *types.DeleteServiceInpu
 			if store.InFlight(i.DeploymentStatus) {
 				return api.Conflictf("service instance %s has a deployment in progress (%s); wait for it or cancel it before deleting the service", i.Name, i.DeploymentStatus)
 			}
+		}
+		if comps, _, err := q.ComponentList(ctx, c.AccountID, "", svc.Name, "", store.Page{Limit: 1}); err != nil {
+			return err
+		} else if len(comps) > 0 {
+			return api.Conflictf("component %s is attached to service instance %s; detach it before deleting the service", comps[0].Name, comps[0].ServiceInstanceName)
 		}
 		p, err := s.pipelineOrNil(ctx, q, c.AccountID, svc.Name)
 		if err != nil {

@@ -73,6 +73,11 @@ func (s *Service) resourceExists(ctx context.Context, q store.Queries, accountID
 		default:
 			return false, nil
 		}
+	case "component":
+		if strings.Contains(p.Path, "/") {
+			return false, nil
+		}
+		_, err = q.ComponentGet(ctx, accountID, p.Path)
 	case "environment-account-connection":
 		// Tagged in the environment account, whose ARN it carries.
 		var conn *store.AccountConnection
