@@ -16,8 +16,8 @@ const (
 	// RoleAdmin may call every operation.
 	RoleAdmin Role = "admin"
 	// RoleDeveloper has Proton's developer permissions (the AWSProtonDeveloperAccess policy):
-	// reads, plus creating, updating and deleting services and service instances and
-	// cancelling their deployments. No template or environment changes.
+	// reads, plus creating, updating and deleting services, service instances and
+	// components and cancelling their deployments. No template or environment changes.
 	RoleDeveloper Role = "developer"
 	// RoleReadOnly may call only read operations.
 	RoleReadOnly Role = "readonly"
@@ -35,8 +35,9 @@ func ParseRole(s string) (Role, error) {
 	return "", fmt.Errorf("unknown role %q (want admin, developer or readonly)", s)
 }
 
-// developerWrites are the writes AWSProtonDeveloperAccess allows, plus CreateServiceInstance,
-// which Proton added after that policy and which developers use the same way.
+// developerWrites are the writes AWSProtonDeveloperAccess allows, plus CreateServiceInstance
+// and the component writes, which Proton added after that policy: directly defined
+// components are, by Proton's design, written by developers.
 var developerWrites = map[string]bool{
 	"CreateService":                   true,
 	"UpdateService":                   true,
@@ -46,6 +47,10 @@ var developerWrites = map[string]bool{
 	"UpdateServicePipeline":           true,
 	"CancelServiceInstanceDeployment": true,
 	"CancelServicePipelineDeployment": true,
+	"CreateComponent":                 true,
+	"UpdateComponent":                 true,
+	"DeleteComponent":                 true,
+	"CancelComponentDeployment":       true,
 }
 
 // Allows reports whether the role may call op.

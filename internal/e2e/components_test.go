@@ -53,8 +53,15 @@ func waitComponent(t testing.TB, c *proton.Client, name string) *types.Component
 }
 
 func TestComponentRules(t *testing.T) {
-	_, c := componentsWorld(t)
+	srv, admin := componentsWorld(t)
 	ctx := context.Background()
+	// Developers write components (and services); they cannot touch environments.
+	id, secret := srv.newKey(t, accountID, "developer")
+	c := srv.client(id, secret)
+	if _, err := c.UpdateEnvironment(ctx, &proton.UpdateEnvironmentInput{Name: aws.String("dev"), DeploymentType: types.DeploymentUpdateTypeNone,
+		ComponentRoleArn: aws.String("arn:aws:iam::000000000000:role/other")}); apiCode(err) != "AccessDeniedException" {
+		t.Errorf("a developer changing an environment's component role: %v", err)
+	}
 	for _, svc := range []struct{ name, template string }{{"plain", "api"}, {"open", "withcomp"}} {
 		in := &proton.CreateServiceInput{Name: aws.String(svc.name), TemplateName: aws.String(svc.template), TemplateMajorVersion: aws.String("1"),
 			Spec: svcSpec("", "a=dev", "b=prod", "c=dev")}
@@ -141,7 +148,7 @@ func TestComponentRules(t *testing.T) {
 	if err != nil || aws.ToString(again.Component.LastAttemptedDeploymentId) != aws.ToString(up.Component.LastAttemptedDeploymentId) {
 		t.Errorf("a retried update with the same token deployed again: %v", err)
 	}
-	if _, err := c.DeleteEnvironment(ctx, &proton.DeleteEnvironmentInput{Name: aws.String("dev")}); apiCode(err) != "ConflictException" {
+	if _, err := admin.DeleteEnvironment(ctx, &proton.DeleteEnvironmentInput{Name: aws.String("dev")}); apiCode(err) != "ConflictException" {
 		t.Errorf("delete an environment with a component: %v", err)
 	}
 	list, err := c.ListComponents(ctx, &proton.ListComponentsInput{EnvironmentName: aws.String("dev")})

@@ -39,6 +39,7 @@ func TestOnPostgres(t *testing.T) {
 		{"ListServiceInstances", TestListServiceInstancesOrdersAndFilters},
 		{"UpdateServiceSpecRules", TestUpdateServiceSpecRules},
 		{"ConcurrentServices", TestConcurrentServicesShareEnvironments},
+		{"ComponentRules", TestComponentRules},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base
