@@ -181,6 +181,10 @@ func TestComponentRules(t *testing.T) {
 	if err != nil || aws.ToString(second.Component.LastAttemptedDeploymentId) != aws.ToString(first.Component.LastAttemptedDeploymentId) {
 		t.Errorf("retry with the token: %v", err)
 	}
+	sum, err := c.GetResourcesSummary(ctx, &proton.GetResourcesSummaryInput{})
+	if err != nil || *sum.Counts.Components.Total != 1 {
+		t.Errorf("summary counts components: %v %+v", err, sum)
+	}
 	in.Description = aws.String("other")
 	if _, err := c.CreateComponent(ctx, in); apiCode(err) != "ValidationException" || !strings.Contains(err.Error(), "IdempotentParameterMismatch") {
 		t.Errorf("the token with other parameters: %v", err)

@@ -87,7 +87,7 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, in *types.UpdateAcc
 // pipelines are split into failed, up to date, behind a major and behind a minor version
 // (each counted once, failed first); a service counts as failed when its status is a
 // failure, else as behind when any of its instances or its pipeline is, else up to date.
-// Components do not exist yet and count zero.
+// Components have no template version: they count as failed or up to date.
 func (s *Service) GetResourcesSummary(ctx context.Context, _ *types.GetResourcesSummaryInput) (*types.GetResourcesSummaryOutput, error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -172,8 +172,28 @@ func (s *Service) GetResourcesSummary(ctx context.Context, _ *types.GetResources
 		}
 		p.After = next
 	}
+	components := &counts{}
+	p = store.Page{Limit: 1000}
+	for {
+		list, next, err := s.store.ComponentList(ctx, c.AccountID, "", "", "", p)
+		if err != nil {
+			return nil, err
+		}
+		for _, comp := range list {
+			components.Total++
+			if comp.DeploymentStatus == store.StatusFailed || comp.DeploymentStatus == store.StatusDeleteFailed {
+				components.Failed++
+			} else {
+				components.UpToDate++
+			}
+		}
+		if next == "" {
+			break
+		}
+		p.After = next
+	}
 	return &types.GetResourcesSummaryOutput{Counts: &types.CountsSummary{
-		Components:           (&counts{}).out(),
+		Components:           components.out(),
 		Environments:         envs.out(),
 		ServiceInstances:     instances.out(),
 		Services:             services.out(),
