@@ -80,13 +80,15 @@ func fuzzOperations(f *testing.F, srv *testServer, ops []string) {
 	})
 }
 
-// serviceOps are the service, instance and pipeline operations.
+// serviceOps are the service, instance, pipeline and component operations.
 var serviceOps = []string{
 	"CreateService", "GetService", "UpdateService", "DeleteService", "ListServices",
 	"CreateServiceInstance", "GetServiceInstance", "UpdateServiceInstance", "ListServiceInstances",
 	"CancelServiceInstanceDeployment", "ListServiceInstanceOutputs", "ListServiceInstanceProvisionedResources",
 	"UpdateServicePipeline", "CancelServicePipelineDeployment", "ListServicePipelineOutputs",
 	"ListServicePipelineProvisionedResources", "GetResourcesSummary", "NotifyResourceDeploymentStatusChange",
+	"CreateComponent", "GetComponent", "UpdateComponent", "DeleteComponent", "ListComponents", "CancelComponentDeployment",
+	"ListComponentOutputs", "ListComponentProvisionedResources",
 }
 
 // FuzzServiceAPI: whatever body arrives at a service operation of a running server (with
@@ -115,6 +117,12 @@ func FuzzServiceAPI(f *testing.F) {
 	}
 	publishSvc(f, srv, "api", codebuildSvcBundle(true), true, "cb:1")
 	if _, err := createAPI(c, "seeded", svcSpec("", "a=dev")); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(uint8(18), []byte(`{"name":"c1","environmentName":"dev","templateFile":"Resources: {}","manifest":"infrastructure:\n  templates:\n    - file: t.yaml\n      rendering_engine: jinja\n      template_language: cloudformation\n","clientToken":"k"}`))
+	f.Add(uint8(20), []byte(`{"name":"c1","deploymentType":"CURRENT_VERSION","serviceName":"seeded","serviceInstanceName":"a"}`))
+	if _, err := c.UpdateEnvironment(context.Background(), &proton.UpdateEnvironmentInput{Name: aws.String("dev"), DeploymentType: "NONE",
+		ComponentRoleArn: aws.String("arn:aws:iam::000000000000:role/c")}); err != nil {
 		f.Fatal(err)
 	}
 	fuzzOperations(f, srv, serviceOps)
