@@ -113,7 +113,49 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 		// CUSTOMER_MANAGED: the infrastructure exists already; its spec states the outputs.
 		return customerManaged(inputs), job, nil
 	}
-	return dp.codeBuildJob(d, b.Infrastructure, job)
+	var role string
+	if e, err := s.store.EnvironmentGet(ctx, d.AccountID, d.EnvironmentName); err == nil {
+		role = serviceRoleOf(ctx, s.store, e)
+	}
+	return dp.sectionJob(d, b.Infrastructure, job, "environment", d.EnvironmentName, role)
+}
+
+// serviceRoleOf is the role an environment and its instances deploy with through
+// CloudFormation: its account connection's role, or its protonServiceRoleArn.
+func serviceRoleOf(ctx context.Context, q store.Queries, e *store.Environment) string {
+	if e.EnvironmentAccountConnectionID != "" {
+		if conn, err := q.AccountConnectionGet(ctx, e.EnvironmentAccountConnectionID); err == nil {
+			return conn.RoleArn
+		}
+	}
+	return e.ProtonServiceRoleArn
+}
+
+// sectionJob completes job for a bundle folder: CodeBuild commands, or a rendered
+// CloudFormation template deployed as the resource's stack under role.
+func (dp *Deployer) sectionJob(d *store.Deployment, sec *bundle.Section, job *provision.Job, kind, name, role string) (provision.Provisioner, *provision.Job, error) {
+	tmpl := sec.Manifest.Templates[0]
+	if tmpl.RenderingEngine == "jinja" && tmpl.TemplateLanguage == "cloudformation" {
+		return dp.cloudFormationJob(d, string(sec.Files[tmpl.Files[0]]), job, kind, name, role)
+	}
+	return dp.codeBuildJob(d, sec, job)
+}
+
+// cloudFormationJob renders a template with the job's namespace (not for a deletion,
+// which only removes the stack) and hands it to the CloudFormation provisioner.
+func (dp *Deployer) cloudFormationJob(d *store.Deployment, text string, job *provision.Job, kind, name, role string) (provision.Provisioner, *provision.Job, error) {
+	if dp.CloudFormation == nil || dp.Render == nil {
+		return nil, nil, deploy.Failf("CloudFormation provisioning is not configured on this server")
+	}
+	job.StackName, job.RoleARN = stackName(kind, name, d.TargetARN), role
+	if d.Action == actionProvision {
+		rendered, err := dp.Render(kind+" "+name, text, renderContext(job.Inputs))
+		if err != nil {
+			return nil, nil, deploy.Failf("rendering the template: %v", err)
+		}
+		job.Rendered = []byte(rendered)
+	}
+	return dp.CloudFormation, job, nil
 }
 
 // codeBuildJob completes job with a CodeBuild provisioning folder's files, commands and

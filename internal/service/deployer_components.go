@@ -103,21 +103,11 @@ func (dp *Deployer) prepareComponent(ctx context.Context, d *store.Deployment) (
 	if err != nil {
 		return nil, nil, deploy.Failf("inputs: %v", err)
 	}
-	job := &provision.Job{Region: s.region, Inputs: inputs, StackName: stackName("component", d.Component, d.TargetARN), RoleARN: env.ComponentRoleArn}
+	job := &provision.Job{Region: s.region, Inputs: inputs}
 	if dp.Override != nil {
 		return dp.Override, job, nil
 	}
-	if dp.CloudFormation == nil || dp.Render == nil {
-		return nil, nil, deploy.Failf("CloudFormation provisioning is not configured on this server")
-	}
-	if d.Action == actionProvision {
-		rendered, err := dp.Render("component "+d.Component, st.TemplateFile, renderContext(inputs))
-		if err != nil {
-			return nil, nil, deploy.Failf("rendering the template file: %v", err)
-		}
-		job.Rendered = []byte(rendered)
-	}
-	return dp.CloudFormation, job, nil
+	return dp.cloudFormationJob(d, st.TemplateFile, job, "component", d.Component, env.ComponentRoleArn)
 }
 
 // renderContext decodes a namespace for rendering with numbers kept exact (json.Number),

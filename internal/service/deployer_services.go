@@ -122,7 +122,7 @@ func (dp *Deployer) prepareInstance(ctx context.Context, d *store.Deployment) (p
 	if err != nil {
 		return nil, nil, err
 	}
-	return dp.codeBuildJob(d, b.Infrastructure, job)
+	return dp.sectionJob(d, b.Infrastructure, job, "instance", d.ServiceName+"-"+d.ServiceInstanceName, serviceRoleOf(ctx, s.store, env))
 }
 
 func (dp *Deployer) preparePipeline(ctx context.Context, d *store.Deployment) (provision.Provisioner, *provision.Job, error) {
@@ -181,7 +181,11 @@ func (dp *Deployer) preparePipeline(ctx context.Context, d *store.Deployment) (p
 	if b.Pipeline == nil {
 		return nil, nil, deploy.Failf("service template version %s:%d.%d has no pipeline", name, major, minor)
 	}
-	return dp.codeBuildJob(d, b.Pipeline, job)
+	settings, err := s.store.AccountSettingsGet(ctx, d.AccountID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dp.sectionJob(d, b.Pipeline, job, "pipeline", d.ServiceName, settings.PipelineServiceRoleArn)
 }
 
 // lockServiceOf takes the lock of the service a deployment belongs to, nil when the

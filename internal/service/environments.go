@@ -142,21 +142,31 @@ func envInputs(b *bundle.Bundle, spec string, current map[string]any) (map[strin
 	return inputs, nil
 }
 
+// envRoles are the roles an environment deploys with: codebuild for CodeBuild
+// provisioning, service (protonServiceRoleArn, or its account connection's role) for
+// CloudFormation.
+type envRoles struct{ codebuild, service string }
+
 // checkProvisioning enforces what each way of provisioning needs, and refuses honestly what
 // openproton cannot provision yet.
-func checkProvisioning(b *bundle.Bundle, codebuildRole string) error {
+func checkProvisioning(b *bundle.Bundle, roles envRoles) error {
 	if b.Infrastructure == nil {
 		return nil // CUSTOMER_MANAGED: nothing to provision
 	}
 	t := b.Infrastructure.Manifest.Templates[0]
 	switch t.RenderingEngine {
 	case "codebuild":
-		if codebuildRole == "" {
+		if roles.codebuild == "" {
 			return api.Validationf("codebuildRoleArn is required to deploy an environment from a CodeBuild provisioning template")
 		}
 		return nil
+	case "jinja":
+		if roles.service == "" {
+			return api.Validationf("protonServiceRoleArn (or an environment account connection) is required to deploy an environment from a CloudFormation template")
+		}
+		return nil
 	default:
-		return api.NotImplementedf("provisioning %s/%s templates yet; CodeBuild provisioning templates (rendering_engine: codebuild) and CUSTOMER_MANAGED environments deploy today", t.RenderingEngine, t.TemplateLanguage)
+		return api.NotImplementedf("provisioning %s/%s templates yet; CodeBuild provisioning and CloudFormation templates and CUSTOMER_MANAGED environments deploy today", t.RenderingEngine, t.TemplateLanguage)
 	}
 }
 
@@ -252,7 +262,11 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 	if err != nil {
 		return nil, err
 	}
-	if err := checkProvisioning(target.bundle, codebuildRole); err != nil {
+	serviceRole := in.ProtonServiceRoleArn
+	if conn != nil {
+		serviceRole = conn.RoleArn
+	}
+	if err := checkProvisioning(target.bundle, envRoles{codebuild: codebuildRole, service: serviceRole}); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -419,13 +433,16 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnviron
 			cur.EnvironmentAccountConnectionID = conn.ID
 		}
 		if target != nil {
-			role := cur.CodebuildRoleArn
-			if role == "" && cur.EnvironmentAccountConnectionID != "" {
+			roles := envRoles{codebuild: cur.CodebuildRoleArn, service: cur.ProtonServiceRoleArn}
+			if cur.EnvironmentAccountConnectionID != "" {
 				if linked, err := q.AccountConnectionGet(ctx, cur.EnvironmentAccountConnectionID); err == nil {
-					role = linked.CodebuildRoleArn
+					roles.service = linked.RoleArn
+					if roles.codebuild == "" {
+						roles.codebuild = linked.CodebuildRoleArn
+					}
 				}
 			}
-			if err := checkProvisioning(target.bundle, role); err != nil {
+			if err := checkProvisioning(target.bundle, roles); err != nil {
 				return err
 			}
 			initialInputs := cur.Inputs

@@ -129,15 +129,23 @@ func (s *Service) planInstance(ctx context.Context, accountID string, t *svcTarg
 		return nil, api.Validationf("service instance %s: environment %s runs %s:%d, which service template version %s:%d.%d is not compatible with",
 			in.Name, e.Name, e.TemplateName, e.TemplateMajor, v.TemplateName, v.Major, v.Minor)
 	}
-	role := e.CodebuildRoleArn
-	if role == "" && e.EnvironmentAccountConnectionID != "" {
+	role, serviceRole := e.CodebuildRoleArn, e.ProtonServiceRoleArn
+	if e.EnvironmentAccountConnectionID != "" {
 		if conn, err := s.store.AccountConnectionGet(ctx, e.EnvironmentAccountConnectionID); err == nil {
-			role = conn.CodebuildRoleArn
+			serviceRole = conn.RoleArn
+			if role == "" {
+				role = conn.CodebuildRoleArn
+			}
 		}
 	}
 	if err := checkSectionProvisioning(t.bundle.Infrastructure, "service instances", func() error {
 		if role == "" {
 			return api.Validationf("service instance %s: environment %s has no codebuildRoleArn, which CodeBuild provisioning of its service instances uses", in.Name, e.Name)
+		}
+		return nil
+	}, func() error {
+		if serviceRole == "" {
+			return api.Validationf("service instance %s: environment %s has no protonServiceRoleArn, which CloudFormation provisioning of its service instances uses", in.Name, e.Name)
 		}
 		return nil
 	}); err != nil {
@@ -166,16 +174,20 @@ func instanceEnvironmentReady(e *store.Environment, instance string) error {
 }
 
 // checkSectionProvisioning enforces what a service bundle folder's provisioning needs
-// (codebuild runs needCodeBuild) and refuses honestly what openproton cannot provision yet.
-func checkSectionProvisioning(sec *bundle.Section, what string, needCodeBuild func() error) error {
+// (codebuild runs needCodeBuild, CloudFormation needService) and refuses honestly what
+// openproton cannot provision yet.
+func checkSectionProvisioning(sec *bundle.Section, what string, needCodeBuild, needService func() error) error {
 	if sec == nil {
 		return nil
 	}
 	t := sec.Manifest.Templates[0]
-	if t.RenderingEngine == "codebuild" {
+	switch t.RenderingEngine {
+	case "codebuild":
 		return needCodeBuild()
+	case "jinja":
+		return needService()
 	}
-	return api.NotImplementedf("provisioning %s from %s/%s templates yet; CodeBuild provisioning templates (rendering_engine: codebuild) deploy today", what, t.RenderingEngine, t.TemplateLanguage)
+	return api.NotImplementedf("provisioning %s from %s/%s templates yet; CodeBuild provisioning and CloudFormation templates deploy today", what, t.RenderingEngine, t.TemplateLanguage)
 }
 
 // planPipeline checks the pipeline inputs of a spec; nil when the template has no pipeline.
@@ -184,13 +196,18 @@ func (s *Service) planPipeline(ctx context.Context, accountID string, t *svcTarg
 	if b.Pipeline == nil {
 		return "", nil
 	}
+	settings, err := s.store.AccountSettingsGet(ctx, accountID)
+	if err != nil {
+		return "", err
+	}
 	if err := checkSectionProvisioning(b.Pipeline, "service pipelines", func() error {
-		settings, err := s.store.AccountSettingsGet(ctx, accountID)
-		if err != nil {
-			return err
-		}
 		if settings.PipelineCodebuildRoleArn == "" {
 			return api.Validationf("the account has no pipelineCodebuildRoleArn (UpdateAccountSettings), which CodeBuild provisioning of service pipelines uses")
+		}
+		return nil
+	}, func() error {
+		if settings.PipelineServiceRoleArn == "" {
+			return api.Validationf("the account has no pipelineServiceRoleArn (UpdateAccountSettings), which CloudFormation provisioning of service pipelines uses")
 		}
 		return nil
 	}); err != nil {
