@@ -10,7 +10,7 @@ run:
 # OPENPROTON_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test); they skip
 # when PostgreSQL is unreachable, except under CI=true where they fail.
 test:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 25m ./...
 
 generate:
 	$(GO) generate ./...
@@ -42,3 +42,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzEnvironmentSpec -fuzztime 60s ./internal/bundle/
 	$(GO) test -run '^$$' -fuzz FuzzEnvironmentAPI -fuzztime 60s ./internal/e2e/
 	$(GO) test -run '^$$' -fuzz FuzzServiceAPI -fuzztime 60s ./internal/e2e/
+	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime 60s ./internal/render/

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,7 +22,9 @@ import (
 	"github.com/openproton/openproton/internal/config"
 	"github.com/openproton/openproton/internal/engine"
 	"github.com/openproton/openproton/internal/provision"
+	"github.com/openproton/openproton/internal/provision/cloudformation"
 	"github.com/openproton/openproton/internal/provision/local"
+	"github.com/openproton/openproton/internal/render"
 	"github.com/openproton/openproton/internal/server"
 	"github.com/openproton/openproton/internal/service"
 	"github.com/openproton/openproton/internal/store"
@@ -110,7 +113,16 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	if cfg.Provisioner == "noop" {
 		override = provision.Noop
 	}
-	runner.Resources = svc.Deployer(&local.Provisioner{WorkRoot: cfg.DeploymentWorkRoot, Path: cfg.DeploymentPath}, override)
+	deployer := svc.Deployer(&local.Provisioner{WorkRoot: cfg.DeploymentWorkRoot, Path: cfg.DeploymentPath}, override)
+	// CloudFormation is reached with the server's own AWS configuration (environment,
+	// shared files, instance roles; AWS_ENDPOINT_URL_CLOUDFORMATION and _STS redirect it).
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+	if err != nil {
+		return nil, fmt.Errorf("load the AWS configuration for CloudFormation: %w", err)
+	}
+	deployer.CloudFormation = &cloudformation.Provisioner{Config: awsCfg, PollMin: cfg.CloudFormationPoll, PollMax: 10 * cfg.CloudFormationPoll}
+	deployer.Render = render.Render
+	runner.Resources = deployer
 
 	// Background work lives until Shutdown.
 	workCtx, stopWork := context.WithCancel(context.Background())

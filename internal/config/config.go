@@ -32,6 +32,7 @@ type Server struct {
 	DeploymentTimeout  time.Duration // a deployment still running after this fails
 	DeploymentLease    time.Duration // a deployment whose replica stopped resumes elsewhere after this
 	DeploymentWorkRoot string        // where deployments' private working dirs are made ("" = system temp dir)
+	CloudFormationPoll time.Duration // first interval between CloudFormation status checks (backing off 1.5× to 10×)
 	DeploymentPath     string        // PATH deployment commands run with ("" = a fixed system PATH)
 
 	// Root key of the default account (OPENPROTON_ROOT_ACCESS_KEY_ID / _SECRET_ACCESS_KEY);
@@ -95,6 +96,7 @@ func (c *Server) Bind(fs *pflag.FlagSet) {
 	num(&c.DeploymentWorkers, "deployment-workers", 10, "deployments this replica runs at once")
 	dur(&c.DeploymentTimeout, "deployment-timeout", time.Hour, "how long a deployment may run before it fails")
 	dur(&c.DeploymentLease, "deployment-lease", 15*time.Second, "how soon a deployment whose replica stopped is resumed by another (or after a restart)")
+	dur(&c.CloudFormationPoll, "cloudformation-poll", time.Second, "first interval between a CloudFormation stack's status checks; it backs off to ten times that")
 	c.RootAccessKeyID = os.Getenv("OPENPROTON_ROOT_ACCESS_KEY_ID")
 	c.RootSecretAccessKey = os.Getenv("OPENPROTON_ROOT_SECRET_ACCESS_KEY")
 }
@@ -114,6 +116,9 @@ func (c Server) WithDefaults() Server {
 	}
 	if c.DeploymentTimeout == 0 {
 		c.DeploymentTimeout = time.Hour
+	}
+	if c.CloudFormationPoll == 0 {
+		c.CloudFormationPoll = time.Second
 	}
 	if c.DeploymentLease == 0 {
 		c.DeploymentLease = 15 * time.Second

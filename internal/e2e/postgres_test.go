@@ -40,6 +40,7 @@ func TestOnPostgres(t *testing.T) {
 		{"UpdateServiceSpecRules", TestUpdateServiceSpecRules},
 		{"ConcurrentServices", TestConcurrentServicesShareEnvironments},
 		{"ComponentRules", TestComponentRules},
+		{"CloudFormationDeployments", TestCloudFormationDeployments},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

@@ -16,7 +16,9 @@ import (
 // instance, and keeps its instance, service and environment from being deleted; detach it
 // first (update with empty service names).
 
-func (s *Service) componentARN(accountID, name string) string { return s.arn(accountID, "component/"+name) }
+func (s *Service) componentARN(accountID, name string) string {
+	return s.arn(accountID, "component/"+name)
+}
 
 func (s *Service) componentOut(c *store.Component) *types.Component {
 	out := &types.Component{

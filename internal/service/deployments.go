@@ -241,7 +241,7 @@ func currentDeployment(ctx context.Context, q store.Queries, accountID string, p
 			return "", err
 		}
 		return c.LastAttemptedDeploymentID, nil
-		case p.Type == "service" && (len(parts) == 2 || len(parts) == 3) && parts[1] == "pipeline":
+	case p.Type == "service" && (len(parts) == 2 || len(parts) == 3) && parts[1] == "pipeline":
 		sp, err := q.ServicePipelineGet(ctx, accountID, parts[0])
 		if err != nil {
 			return "", err

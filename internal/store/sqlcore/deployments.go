@@ -1,8 +1,8 @@
 package sqlcore
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"

@@ -1,0 +1,263 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/proton"
+	"github.com/aws/aws-sdk-go-v2/service/proton/types"
+
+	"github.com/openproton/openproton/internal/config"
+	"github.com/openproton/openproton/internal/provision/cloudformation/cfntest"
+)
+
+const cfnEnvManifest = `infrastructure:
+  templates:
+    - file: "cloudformation.yaml"
+      rendering_engine: jinja
+      template_language: cloudformation
+`
+
+const cfnEnvTemplate = `Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties:
+      CidrBlock: 10.0.0.0/16
+      Tags:
+        - Key: team
+          Value: "{{ environment.inputs.team }}"
+{%- if environment.inputs.mode == "fail" %}
+      TestFail: "The CIDR block 10.0.0.0/16 overlaps"
+{%- elif environment.inputs.mode == "slow" %}
+      TestHang: true
+{%- endif %}
+Outputs:
+  VpcName:
+    Value: "{{ environment.name }}-vpc-{{ environment.inputs.size }}"
+  VpcId:
+    Value: !Ref Vpc
+`
+
+const cfnInstanceTemplate = `Resources:
+  Service:
+    Type: AWS::ECS::Service
+    Properties:
+      Cluster: "{{ environment.outputs.VpcName }}"
+      Port: {{ service_instance.inputs.port }}
+      Queue: "{{ service_instance.components.default.outputs.QueueName | default('no-queue') }}"
+Outputs:
+  Endpoint:
+    Value: "{{ service.name }}.{{ service_instance.name }}:{{ service_instance.inputs.port }}"
+  SawQueue:
+    Value: "{{ service_instance.components.default.outputs.QueueName | default('no-queue') }}"
+`
+
+const (
+	envRole  = "arn:aws:iam::000000000000:role/proton-service"
+	compRole = "arn:aws:iam::000000000000:role/component"
+)
+
+// TestCloudFormationDeployments deploys an environment, a service instance and an attached
+// component through the CloudFormation provisioner against an in-process CloudFormation
+// double: rendered templates, stacks, outputs, provisioned resources, roles, updates,
+// failure and deletion.
+func TestCloudFormationDeployments(t *testing.T) {
+	cfn := cfntest.New(t)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", cfn.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIASERVER")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "server-secret")
+	srv := startServerWith(t, func(c *config.Server) { c.CloudFormationPoll = 20 * time.Millisecond })
+	c := srv.admin()
+	ctx := context.Background()
+	publishEnv(t, srv, "vpc", "", []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: cfnEnvManifest},
+		{Name: "infrastructure/cloudformation.yaml", Body: cfnEnvTemplate}}, "")
+
+	createEnv := func(name, inputs, role string) error {
+		in := &proton.CreateEnvironmentInput{Name: aws.String(name), TemplateName: aws.String("vpc"), TemplateMajorVersion: aws.String("1"),
+			Spec: spec(inputs), ComponentRoleArn: aws.String(compRole)}
+		if role != "" {
+			in.ProtonServiceRoleArn = aws.String(role)
+		}
+		_, err := c.CreateEnvironment(ctx, in)
+		return err
+	}
+	if err := createEnv("norole", "  team: web\n", ""); apiCode(err) != "ValidationException" || !strings.Contains(err.Error(), "protonServiceRoleArn") {
+		t.Errorf("a CloudFormation environment without a service role: %v", err)
+	}
+	if err := createEnv("dev", "  team: web\n", envRole); err != nil {
+		t.Fatal(err)
+	}
+	env, err := waitDeployed(t, c, "dev", time.Minute)
+	if err != nil {
+		t.Fatalf("environment: %v (%s)", err, aws.ToString(env.DeploymentStatusMessage))
+	}
+	out := outputs(t, c, "dev", nil)
+	if out["VpcName"] != "dev-vpc-3" || out["VpcId"] == "" {
+		t.Errorf("environment outputs %v: want the stack's outputs", out)
+	}
+	creates := cfn.Calls("CreateStack")
+	if len(creates) != 1 || !strings.Contains(creates[0].Params.Get("TemplateBody"), `Value: "web"`) ||
+		strings.Contains(creates[0].Params.Get("TemplateBody"), "{{") || creates[0].AccessKeyID != cfntest.AssumedAccessKeyID {
+		t.Fatalf("CreateStack calls %+v: want one, with the rendered template, signed with the assumed role", creates)
+	}
+	if roles := cfn.Calls("AssumeRole"); len(roles) == 0 || roles[0].Params.Get("RoleArn") != envRole {
+		t.Errorf("AssumeRole calls %+v, want the environment's protonServiceRoleArn", roles)
+	}
+	res, err := c.ListEnvironmentProvisionedResources(ctx, &proton.ListEnvironmentProvisionedResourcesInput{EnvironmentName: aws.String("dev")})
+	if err != nil || len(res.ProvisionedResources) != 1 || aws.ToString(res.ProvisionedResources[0].Name) != "Vpc" ||
+		res.ProvisionedResources[0].ProvisioningEngine != types.ProvisionedResourceEngineCloudformation || aws.ToString(res.ProvisionedResources[0].Identifier) != out["VpcId"] {
+		t.Errorf("provisioned resources: %v %+v", err, res)
+	}
+
+	// An update that fails rolls the stack back; the environment keeps its spec and outputs.
+	if _, err := c.UpdateEnvironment(ctx, &proton.UpdateEnvironmentInput{Name: aws.String("dev"), DeploymentType: types.DeploymentUpdateTypeCurrentVersion,
+		Spec: spec("  team: web\n  mode: fail\n")}); err != nil {
+		t.Fatal(err)
+	}
+	env, _ = waitDeployed(t, c, "dev", time.Minute)
+	if env.DeploymentStatus != types.DeploymentStatusFailed || !strings.Contains(aws.ToString(env.DeploymentStatusMessage), "overlaps") ||
+		strings.Contains(aws.ToString(env.Spec), "fail") {
+		t.Errorf("failed update: %s %q, spec %q", env.DeploymentStatus, aws.ToString(env.DeploymentStatusMessage), aws.ToString(env.Spec))
+	}
+	// A cancelled update stops the stack update (CancelUpdateStack) and is CANCELLED.
+	if _, err := c.UpdateEnvironment(ctx, &proton.UpdateEnvironmentInput{Name: aws.String("dev"), DeploymentType: types.DeploymentUpdateTypeCurrentVersion,
+		Spec: spec("  team: web\n  mode: slow\n")}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(cfn.Calls("UpdateStack")) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow update never reached CloudFormation")
+		}
+	}
+	if _, err := c.CancelEnvironmentDeployment(ctx, &proton.CancelEnvironmentDeploymentInput{EnvironmentName: aws.String("dev")}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got, err := c.GetEnvironment(ctx, &proton.GetEnvironmentInput{Name: aws.String("dev")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env = got.Environment; !(env.DeploymentStatus == types.DeploymentStatusCancelling || env.DeploymentStatus == types.DeploymentStatusInProgress) {
+			break
+		}
+	}
+	if env.DeploymentStatus != types.DeploymentStatusCancelled || len(cfn.Calls("CancelUpdateStack")) != 1 {
+		t.Errorf("cancelled update: %s, %d CancelUpdateStack calls", env.DeploymentStatus, len(cfn.Calls("CancelUpdateStack")))
+	}
+	if _, err := c.UpdateEnvironment(ctx, &proton.UpdateEnvironmentInput{Name: aws.String("dev"), DeploymentType: types.DeploymentUpdateTypeCurrentVersion,
+		Spec: spec("  team: web\n  size: 4\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitDeployed(t, c, "dev", time.Minute); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	if got := outputs(t, c, "dev", nil)["VpcName"]; got != "dev-vpc-4" {
+		t.Errorf("VpcName after the update %q", got)
+	}
+
+	// A service instance in it, then a component attached to the instance.
+	svcFiles := []file{{Name: "schema/schema.yaml", Body: strings.Replace(svcSchema, "  pipeline_input_type: \"PipeInput\"\n", "", 1)},
+		{Name: "instance_infrastructure/manifest.yaml", Body: cfnEnvManifest}, {Name: "instance_infrastructure/cloudformation.yaml", Body: cfnInstanceTemplate}}
+	publishSvcWith(t, srv, "web", svcFiles, false, []types.ServiceTemplateSupportedComponentSourceType{types.ServiceTemplateSupportedComponentSourceTypeDirectlyDefined}, "vpc:1")
+	if _, err := c.CreateService(ctx, &proton.CreateServiceInput{Name: aws.String("shop"), TemplateName: aws.String("web"), TemplateMajorVersion: aws.String("1"),
+		Spec: svcSpec("", "front=dev:{port: 8443}")}); err != nil {
+		t.Fatal(err)
+	}
+	waitServiceActive(t, c, "shop")
+	inst := instanceOutputs(t, c, "shop", "front")
+	if inst["Endpoint"] != "shop.front:8443" || inst["SawQueue"] != "no-queue" {
+		t.Errorf("instance outputs %v", inst)
+	}
+	body := lastTemplate(t, cfn, "CreateStack")
+	if !strings.Contains(body, `Cluster: "dev-vpc-4"`) || !strings.Contains(body, "Port: 8443\n") {
+		t.Errorf("the instance's rendered template does not use the environment's outputs and the integer input:\n%s", body)
+	}
+
+	if _, err := c.CreateComponent(ctx, &proton.CreateComponentInput{Name: aws.String("queue"), ServiceName: aws.String("shop"),
+		ServiceInstanceName: aws.String("front"), TemplateFile: aws.String(componentTemplate), Manifest: aws.String(componentManifest)}); err != nil {
+		t.Fatal(err)
+	}
+	comp := waitComponent(t, c, "queue")
+	co, err := c.ListComponentOutputs(ctx, &proton.ListComponentOutputsInput{ComponentName: aws.String("queue")})
+	if err != nil || outputMap(co.Outputs)["QueueName"] != "front-queue" {
+		t.Errorf("component outputs: %v %+v (status %s)", err, co, comp.DeploymentStatus)
+	}
+	if body := lastTemplate(t, cfn, "CreateStack"); !strings.Contains(body, `QueueName: "front-queue-8443"`) {
+		t.Errorf("the component's rendered template:\n%s", body)
+	}
+	if roles := cfn.Calls("AssumeRole"); roles[len(roles)-1].Params.Get("RoleArn") != compRole {
+		t.Errorf("the component deployed with %s, want the environment's component role", roles[len(roles)-1].Params.Get("RoleArn"))
+	}
+	cr, err := c.ListComponentProvisionedResources(ctx, &proton.ListComponentProvisionedResourcesInput{ComponentName: aws.String("queue")})
+	if err != nil || len(cr.ProvisionedResources) != 1 || aws.ToString(cr.ProvisionedResources[0].Name) != "Queue" {
+		t.Errorf("component resources: %v %+v", err, cr)
+	}
+
+	// The instance, redeployed, sees the component's outputs.
+	if _, err := c.UpdateServiceInstance(ctx, &proton.UpdateServiceInstanceInput{ServiceName: aws.String("shop"), Name: aws.String("front"),
+		DeploymentType: types.DeploymentUpdateTypeCurrentVersion}); err != nil {
+		t.Fatal(err)
+	}
+	if err := proton.NewServiceInstanceDeployedWaiter(c, fastService).Wait(ctx, &proton.GetServiceInstanceInput{ServiceName: aws.String("shop"),
+		Name: aws.String("front")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got := instanceOutputs(t, c, "shop", "front")["SawQueue"]; got != "front-queue" {
+		t.Errorf("service_instance.components.default.outputs.QueueName = %q", got)
+	}
+
+	// Detach and delete the component, delete the service and the environment: their stacks go.
+	if _, err := c.UpdateComponent(ctx, &proton.UpdateComponentInput{Name: aws.String("queue"), DeploymentType: types.ComponentDeploymentUpdateTypeCurrentVersion,
+		ServiceName: aws.String(""), ServiceInstanceName: aws.String(""),
+		TemplateFile: aws.String("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\nOutputs:\n  QueueName:\n    Value: detached\n")}); err != nil {
+		t.Fatal(err)
+	}
+	waitComponent(t, c, "queue")
+	if _, err := c.DeleteComponent(ctx, &proton.DeleteComponentInput{Name: aws.String("queue")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := proton.NewComponentDeletedWaiter(c, func(o *proton.ComponentDeletedWaiterOptions) { o.MinDelay = 50 * time.Millisecond }).Wait(ctx,
+		&proton.GetComponentInput{Name: aws.String("queue")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteService(ctx, &proton.DeleteServiceInput{Name: aws.String("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := proton.NewServiceDeletedWaiter(c, fastService).Wait(ctx, &proton.GetServiceInput{Name: aws.String("shop")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteEnvironment(ctx, &proton.DeleteEnvironmentInput{Name: aws.String("dev")}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		_, err := c.GetEnvironment(ctx, &proton.GetEnvironmentInput{Name: aws.String("dev")})
+		if apiCode(err) == "ResourceNotFoundException" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the environment was not deleted: %v", err)
+		}
+	}
+	if deletes := cfn.Calls("DeleteStack"); len(deletes) != 3 {
+		t.Errorf("%d DeleteStack calls, want the component's, the instance's and the environment's", len(deletes))
+	}
+	for _, st := range cfn.Calls("CreateStack") {
+		if s, ok := cfn.Stack(st.Params.Get("StackName")); ok {
+			t.Errorf("stack %s is still %s", s.Name, s.Status)
+		}
+	}
+}
+
+// lastTemplate is the TemplateBody of the last call of an action to the double.
+func lastTemplate(t *testing.T, cfn *cfntest.Server, action string) string {
+	t.Helper()
+	calls := cfn.Calls(action)
+	if len(calls) == 0 {
+		t.Fatalf("no %s call", action)
+	}
+	return calls[len(calls)-1].Params.Get("TemplateBody")
+}
