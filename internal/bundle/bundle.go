@@ -4,6 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -54,6 +57,51 @@ func Load(data []byte, kind Kind, opts Options) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
+	return check(files, kind, opts)
+}
+
+// LoadDir reads and checks a bundle from a directory holding schema/ and the
+// infrastructure folders (a template's version folder, as in a template repository).
+// Only regular files are read; the archive limits apply.
+func LoadDir(dir string, kind Kind, opts Options) (*Bundle, error) {
+	files := map[string][]byte{}
+	total := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && path != dir {
+				return filepath.SkipDir // .git, editor folders
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if total += len(data); total > maxBundleBytes {
+			return bad("%s holds more than %d bytes; a bundle is at most 5 MB", dir, maxBundleBytes)
+		}
+		files[filepath.ToSlash(rel)] = data
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return check(files, kind, opts)
+}
+
+// check checks a bundle's files (paths relative to the bundle's top).
+func check(files map[string][]byte, kind Kind, opts Options) (*Bundle, error) {
+	var err error
 	b := &Bundle{Kind: kind, Digest: digest(files)}
 	folders := split(files)
 

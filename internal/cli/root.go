@@ -31,7 +31,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serverCommand(), keysCommand(), deploymentLogCommand())
+	root.AddCommand(serverCommand(), keysCommand(), deploymentLogCommand(), renderCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(stderr, "openproton:", err)
 		return 1
