@@ -24,7 +24,7 @@ check:
 	$(GO) vet ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/app/ ./internal/server/... ./internal/sigv4/... ./internal/bundle/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/app/ ./internal/server/... ./internal/sigv4/... ./internal/bundle/ ./internal/render/
 
 # The deployment engine with the noop provisioner: 10,000 environments on SQLite and on
 # PostgreSQL (OPENPROTON_TEST_DATABASE_URL), and one-at-a-time latency.
