@@ -261,3 +261,60 @@ func lastTemplate(t *testing.T, cfn *cfntest.Server, action string) string {
 	}
 	return calls[len(calls)-1].Params.Get("TemplateBody")
 }
+
+// With its role gone, a CloudFormation deployment fails instead of falling back to the
+// server's own credentials (which may reach another account): here a pipeline whose
+// account pipelineServiceRoleArn was cleared cannot be deleted, and the service is
+// DELETE_FAILED.
+func TestCloudFormationNeverUsesServerCredentials(t *testing.T) {
+	cfn := cfntest.New(t)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", cfn.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIASERVER")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "server-secret")
+	srv := startServerWith(t, func(c *config.Server) { c.CloudFormationPoll = 20 * time.Millisecond })
+	c := srv.admin()
+	ctx := context.Background()
+	publishEnv(t, srv, "vpc", "", []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: cfnEnvManifest},
+		{Name: "infrastructure/cloudformation.yaml", Body: cfnEnvTemplate}}, "")
+	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("dev"), TemplateName: aws.String("vpc"), TemplateMajorVersion: aws.String("1"),
+		Spec: spec("  team: web\n"), ProtonServiceRoleArn: aws.String(envRole)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitDeployed(t, c, "dev", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateAccountSettings(ctx, &proton.UpdateAccountSettingsInput{PipelineServiceRoleArn: aws.String("arn:aws:iam::000000000000:role/pipeline")}); err != nil {
+		t.Fatal(err)
+	}
+	pipeline := "Resources:\n  Build:\n    Type: AWS::CodeBuild::Project\nOutputs:\n  Stages:\n    Value: \"{{ service_instances | length }}\"\n"
+	files := []file{{Name: "schema/schema.yaml", Body: svcSchema}, {Name: "instance_infrastructure/manifest.yaml", Body: cfnEnvManifest},
+		{Name: "instance_infrastructure/cloudformation.yaml", Body: cfnInstanceTemplate}, {Name: "pipeline_infrastructure/manifest.yaml", Body: cfnEnvManifest},
+		{Name: "pipeline_infrastructure/cloudformation.yaml", Body: pipeline}}
+	publishSvc(t, srv, "web", files, true, "vpc:1")
+	if _, err := c.CreateService(ctx, &proton.CreateServiceInput{Name: aws.String("shop"), TemplateName: aws.String("web"), TemplateMajorVersion: aws.String("1"),
+		Spec: svcSpec("", "a=dev", "b=dev"), RepositoryConnectionArn: aws.String(repoConn), RepositoryId: aws.String("o/r"), BranchName: aws.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	waitServiceActive(t, c, "shop")
+	if got := pipelineOutputs(t, c, "shop")["Stages"]; got != "2" {
+		t.Errorf("the pipeline saw %q instances, want 2", got)
+	}
+
+	if _, err := c.UpdateAccountSettings(ctx, &proton.UpdateAccountSettingsInput{PipelineServiceRoleArn: aws.String("")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteService(ctx, &proton.DeleteServiceInput{Name: aws.String("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	err := proton.NewServiceDeletedWaiter(c, fastService).Wait(ctx, &proton.GetServiceInput{Name: aws.String("shop")}, time.Minute)
+	s := getSvc(t, c, "shop")
+	if err == nil || s.Status != types.ServiceStatusDeleteFailed || !strings.Contains(aws.ToString(s.Pipeline.DeploymentStatusMessage), "no role") {
+		t.Errorf("deleting with the pipeline role gone: %v; %s, pipeline %q", err, s.Status, aws.ToString(s.Pipeline.DeploymentStatusMessage))
+	}
+	for _, call := range cfn.Calls() {
+		if call.Service == "cloudformation" && call.AccessKeyID == "AKIASERVER" {
+			t.Errorf("%s was signed with the server's own key", call.Action)
+		}
+	}
+}

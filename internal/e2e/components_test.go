@@ -139,10 +139,14 @@ func TestComponentRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("detach: %v", err)
 	}
-	if up.Component.ServiceInstanceName != nil && *up.Component.ServiceInstanceName != "" {
-		t.Errorf("after detach: %+v", up.Component)
+	// The detach takes effect when its deployment succeeds; until then the component holds
+	// its instance.
+	if aws.ToString(up.Component.ServiceInstanceName) != "a" || up.Component.DeploymentStatus != types.DeploymentStatusInProgress {
+		t.Errorf("while detaching: %s attached to %q", up.Component.DeploymentStatus, aws.ToString(up.Component.ServiceInstanceName))
 	}
-	waitComponent(t, c, "att")
+	if detached := waitComponent(t, c, "att"); aws.ToString(detached.ServiceInstanceName) != "" || aws.ToString(detached.ServiceName) != "" {
+		t.Errorf("after the detach: attached to %q/%q", aws.ToString(detached.ServiceName), aws.ToString(detached.ServiceInstanceName))
+	}
 	again, err := c.UpdateComponent(ctx, &proton.UpdateComponentInput{Name: aws.String("att"), DeploymentType: types.ComponentDeploymentUpdateTypeCurrentVersion,
 		ServiceName: aws.String(""), ServiceInstanceName: aws.String(""), ClientToken: aws.String("detach-1")})
 	if err != nil || aws.ToString(again.Component.LastAttemptedDeploymentId) != aws.ToString(up.Component.LastAttemptedDeploymentId) {

@@ -41,6 +41,7 @@ func TestOnPostgres(t *testing.T) {
 		{"ConcurrentServices", TestConcurrentServicesShareEnvironments},
 		{"ComponentRules", TestComponentRules},
 		{"CloudFormationDeployments", TestCloudFormationDeployments},
+		{"CloudFormationRoles", TestCloudFormationNeverUsesServerCredentials},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

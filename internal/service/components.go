@@ -82,6 +82,9 @@ func (s *Service) checkAttach(ctx context.Context, q store.Queries, accountID, n
 	if err != nil {
 		return nil, err
 	}
+	if i.DeploymentStatus == store.StatusDeleteInProgress || i.DeploymentStatus == store.StatusDeleteFailed {
+		return nil, api.Validationf("service instance %s is being deleted (%s)", instance, i.DeploymentStatus)
+	}
 	if environment != "" && environment != i.EnvironmentName {
 		return nil, api.Validationf("environmentName %s: service instance %s runs in environment %s", environment, instance, i.EnvironmentName)
 	}
@@ -117,6 +120,37 @@ func (s *Service) checkAttach(ctx context.Context, q store.Queries, accountID, n
 // component role (Proton refuses directly defined components without one) and not be
 // going away. It takes the environment's lock when q is a transaction.
 func componentEnvironment(ctx context.Context, q store.Queries, accountID, name string, lock bool) (*store.Environment, error) {
+	e, err := environmentOf(ctx, q, accountID, name, lock)
+	if err != nil {
+		return nil, err
+	}
+	role, err := componentRoleOf(ctx, q, e)
+	if err != nil {
+		return nil, err
+	}
+	if role == "" {
+		return nil, api.Validationf("environment %s has no componentRoleArn (nor its account connection); directly defined components need one", e.Name)
+	}
+	return e, nil
+}
+
+// componentRoleOf is the role an environment's components deploy with: its account
+// connection's componentRoleArn when it has a connection, else its own.
+func componentRoleOf(ctx context.Context, q store.Queries, e *store.Environment) (string, error) {
+	if e.EnvironmentAccountConnectionID == "" {
+		return e.ComponentRoleArn, nil
+	}
+	conn, err := q.AccountConnectionGet(ctx, e.EnvironmentAccountConnectionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return conn.ComponentRoleArn, nil
+}
+
+func environmentOf(ctx context.Context, q store.Queries, accountID, name string, lock bool) (*store.Environment, error) {
 	get := q.EnvironmentGet
 	if lock {
 		get = q.EnvironmentLock
@@ -128,10 +162,7 @@ func componentEnvironment(ctx context.Context, q store.Queries, accountID, name 
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case e.ComponentRoleArn == "":
-		return nil, api.Validationf("environment %s has no componentRoleArn; directly defined components need one (CreateEnvironment or UpdateEnvironment)", e.Name)
-	case e.DeploymentStatus == store.StatusDeleteInProgress || e.DeploymentStatus == store.StatusDeleteFailed:
+	if e.DeploymentStatus == store.StatusDeleteInProgress || e.DeploymentStatus == store.StatusDeleteFailed {
 		return nil, api.Validationf("environment %s is being deleted", e.Name)
 	}
 	return e, nil
@@ -357,15 +388,17 @@ func (s *Service) UpdateComponent(ctx context.Context, in *types.UpdateComponent
 				}
 				spec = ""
 			}
-			if instance != "" {
-				svc, err := lockService(ctx, q, c.AccountID, service)
+			// The instance it is attached to (or is being attached to) must not be
+			// deploying; the service's lock keeps it so.
+			if lockName, lockInstance := or2(instance, cur.ServiceInstanceName, service, cur.ServiceName); lockInstance != "" {
+				svc, err := lockService(ctx, q, c.AccountID, lockName)
 				if err != nil {
 					return err
 				}
 				if err := serviceBusy(svc); err != nil {
 					return err
 				}
-				i, err := s.checkAttach(ctx, q, c.AccountID, cur.Name, service, instance, cur.EnvironmentName, spec)
+				i, err := s.getInstance(ctx, q, c.AccountID, lockName, lockInstance)
 				if err != nil {
 					return err
 				}
@@ -373,16 +406,28 @@ func (s *Service) UpdateComponent(ctx context.Context, in *types.UpdateComponent
 					return api.Conflictf("service instance %s has a deployment in progress (%s)", i.Name, i.DeploymentStatus)
 				}
 			}
+			if instance != "" {
+				if _, err := s.checkAttach(ctx, q, c.AccountID, cur.Name, service, instance, cur.EnvironmentName, spec); err != nil {
+					return err
+				}
+			}
 			if _, err := componentEnvironment(ctx, q, c.AccountID, cur.EnvironmentName, false); err != nil {
 				return err
 			}
-			cur.ServiceName, cur.ServiceInstanceName, cur.ServiceSpec = service, instance, spec
+			target := *cur
+			target.ServiceName, target.ServiceInstanceName, target.ServiceSpec = service, instance, spec
 			if in.TemplateFile != "" {
-				cur.TemplateFile = in.TemplateFile
+				target.TemplateFile = in.TemplateFile
 			}
-			if _, err := s.startDeployment(ctx, q, s.componentDeployment(cur, actionProvision, initial)); err != nil {
+			if _, err := s.startDeployment(ctx, q, s.componentDeployment(&target, actionProvision, initial)); err != nil {
 				return err
 			}
+			if instance == "" && cur.ServiceInstanceName != "" {
+				// A detach takes effect when it succeeds: until then the component
+				// still holds its instance (which cannot be removed meanwhile).
+				target.ServiceName, target.ServiceInstanceName, target.ServiceSpec = cur.ServiceName, cur.ServiceInstanceName, cur.ServiceSpec
+			}
+			*cur = target
 		}
 		if err := q.ComponentUpdate(ctx, cur); err != nil {
 			return err
@@ -521,4 +566,12 @@ func (s *Service) provisionedResources(ctx context.Context, accountID, deploymen
 		out = append(out, types.ProvisionedResource{Name: r.Name, Identifier: r.Identifier, ProvisioningEngine: types.ProvisionedResourceEngine(r.Engine)})
 	}
 	return out, nil
+}
+
+// or2 picks the first non-empty instance, with its service.
+func or2(instance, otherInstance, service, otherService string) (string, string) {
+	if instance != "" {
+		return service, instance
+	}
+	return otherService, otherInstance
 }

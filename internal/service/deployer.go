@@ -113,22 +113,36 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 		// CUSTOMER_MANAGED: the infrastructure exists already; its spec states the outputs.
 		return customerManaged(inputs), job, nil
 	}
-	var role string
-	if e, err := s.store.EnvironmentGet(ctx, d.AccountID, d.EnvironmentName); err == nil {
-		role = serviceRoleOf(ctx, s.store, e)
+	e, err := s.store.EnvironmentGet(ctx, d.AccountID, d.EnvironmentName)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, deploy.Failf("environment %s no longer exists", d.EnvironmentName)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	role, err := serviceRoleOf(ctx, s.store, e)
+	if err != nil {
+		return nil, nil, err
 	}
 	return dp.sectionJob(d, b.Infrastructure, job, "environment", d.EnvironmentName, role)
 }
 
 // serviceRoleOf is the role an environment and its instances deploy with through
-// CloudFormation: its account connection's role, or its protonServiceRoleArn.
-func serviceRoleOf(ctx context.Context, q store.Queries, e *store.Environment) string {
-	if e.EnvironmentAccountConnectionID != "" {
-		if conn, err := q.AccountConnectionGet(ctx, e.EnvironmentAccountConnectionID); err == nil {
-			return conn.RoleArn
-		}
+// CloudFormation: its account connection's role, or its protonServiceRoleArn. A deleted
+// connection leaves none (and the deployment fails rather than use the server's own
+// credentials in the wrong account).
+func serviceRoleOf(ctx context.Context, q store.Queries, e *store.Environment) (string, error) {
+	if e.EnvironmentAccountConnectionID == "" {
+		return e.ProtonServiceRoleArn, nil
 	}
-	return e.ProtonServiceRoleArn
+	conn, err := q.AccountConnectionGet(ctx, e.EnvironmentAccountConnectionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return conn.RoleArn, nil
 }
 
 // sectionJob completes job for a bundle folder: CodeBuild commands, or a rendered
@@ -146,6 +160,10 @@ func (dp *Deployer) sectionJob(d *store.Deployment, sec *bundle.Section, job *pr
 func (dp *Deployer) cloudFormationJob(d *store.Deployment, text string, job *provision.Job, kind, name, role string) (provision.Provisioner, *provision.Job, error) {
 	if dp.CloudFormation == nil || dp.Render == nil {
 		return nil, nil, deploy.Failf("CloudFormation provisioning is not configured on this server")
+	}
+	if role == "" {
+		// Never fall back to the server's own credentials: they may reach another account.
+		return nil, nil, deploy.Failf("no role to deploy %s %s with (its protonServiceRoleArn, pipelineServiceRoleArn, componentRoleArn or account connection is gone)", kind, name)
 	}
 	job.StackName, job.RoleARN = stackName(kind, name, d.TargetARN), role
 	if d.Action == actionProvision {

@@ -107,7 +107,11 @@ func (dp *Deployer) prepareComponent(ctx context.Context, d *store.Deployment) (
 	if dp.Override != nil {
 		return dp.Override, job, nil
 	}
-	return dp.cloudFormationJob(d, st.TemplateFile, job, "component", d.Component, env.ComponentRoleArn)
+	role, err := componentRoleOf(ctx, s.store, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dp.cloudFormationJob(d, st.TemplateFile, job, "component", d.Component, role)
 }
 
 // renderContext decodes a namespace for rendering with numbers kept exact (json.Number),
@@ -135,6 +139,12 @@ func (dp *Deployer) finishComponent(ctx context.Context, q store.Queries, d *sto
 	switch d.Status {
 	case store.StatusSucceeded:
 		comp.LastSucceededDeploymentID, comp.LastDeploymentSucceededAt, comp.Outputs = d.ID, d.CompletedAt, d.Outputs
+		// The deployed state is now the component's (a detach takes effect here).
+		var target types.DeploymentState
+		if json.Unmarshal([]byte(d.TargetState), &target) == nil && target.Component != nil {
+			st := target.Component
+			comp.ServiceName, comp.ServiceInstanceName, comp.ServiceSpec, comp.TemplateFile = st.ServiceName, st.ServiceInstanceName, st.ServiceSpec, st.TemplateFile
+		}
 	case store.StatusFailed, store.StatusCancelled:
 		// A failed or cancelled update puts back what the component had.
 		var initial types.DeploymentState

@@ -122,7 +122,11 @@ func (dp *Deployer) prepareInstance(ctx context.Context, d *store.Deployment) (p
 	if err != nil {
 		return nil, nil, err
 	}
-	return dp.sectionJob(d, b.Infrastructure, job, "instance", d.ServiceName+"-"+d.ServiceInstanceName, serviceRoleOf(ctx, s.store, env))
+	role, err := serviceRoleOf(ctx, s.store, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dp.sectionJob(d, b.Infrastructure, job, "instance", d.ServiceName+"-"+d.ServiceInstanceName, role)
 }
 
 func (dp *Deployer) preparePipeline(ctx context.Context, d *store.Deployment) (provision.Provisioner, *provision.Job, error) {

@@ -659,6 +659,12 @@ func (s *Service) applyServiceChange(ctx context.Context, q store.Queries, svc *
 		if store.InFlight(i.DeploymentStatus) {
 			return api.Conflictf("service instance %s has a deployment in progress (%s); wait for it before removing it", i.Name, i.DeploymentStatus)
 		}
+		// Again under the service's lock, which attaching a component takes too.
+		if comp, err := attachedComponent(ctx, q, svc.AccountID, svc.Name, i.Name); err != nil {
+			return err
+		} else if comp != nil {
+			return api.Validationf("spec: service instance %s has component %s attached; detach it before removing the instance", i.Name, comp.Name)
+		}
 		if err := s.deleteInstance(ctx, q, svc, i); err != nil {
 			return err
 		}
