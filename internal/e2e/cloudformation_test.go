@@ -318,3 +318,48 @@ func TestCloudFormationNeverUsesServerCredentials(t *testing.T) {
 		}
 	}
 }
+
+// An environment in another account, through a connection: it and its components deploy
+// with the connection's roles.
+func TestCloudFormationThroughAccountConnection(t *testing.T) {
+	cfn := cfntest.New(t)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", cfn.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIASERVER")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "server-secret")
+	srv := startServerWith(t, func(c *config.Server) { c.CloudFormationPoll = 20 * time.Millisecond })
+	ctx := context.Background()
+	mgmt := srv.admin()
+	envID, envSecret := srv.newKey(t, environmentAccount, "admin")
+	envAcct := srv.client(envID, envSecret)
+	const connRole, connComponentRole = "arn:aws:iam::222222222222:role/proton", "arn:aws:iam::222222222222:role/components"
+	created, err := envAcct.CreateEnvironmentAccountConnection(ctx, &proton.CreateEnvironmentAccountConnectionInput{ManagementAccountId: aws.String(accountID),
+		EnvironmentName: aws.String("remote"), RoleArn: aws.String(connRole), ComponentRoleArn: aws.String(connComponentRole)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mgmt.AcceptEnvironmentAccountConnection(ctx, &proton.AcceptEnvironmentAccountConnectionInput{Id: created.EnvironmentAccountConnection.Id}); err != nil {
+		t.Fatal(err)
+	}
+	publishEnv(t, srv, "vpc", "", []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: cfnEnvManifest},
+		{Name: "infrastructure/cloudformation.yaml", Body: cfnEnvTemplate}}, "")
+	if _, err := mgmt.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("remote"), TemplateName: aws.String("vpc"), TemplateMajorVersion: aws.String("1"),
+		Spec: spec("  team: web\n"), EnvironmentAccountConnectionId: created.EnvironmentAccountConnection.Id}); err != nil {
+		t.Fatal(err)
+	}
+	if env, err := waitDeployed(t, mgmt, "remote", time.Minute); err != nil {
+		t.Fatalf("%v (%s)", err, aws.ToString(env.DeploymentStatusMessage))
+	}
+	if _, err := mgmt.CreateComponent(ctx, &proton.CreateComponentInput{Name: aws.String("extra"), EnvironmentName: aws.String("remote"),
+		TemplateFile: aws.String("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n"), Manifest: aws.String(componentManifest)}); err != nil {
+		t.Fatalf("a component in a connected environment (the connection has a component role): %v", err)
+	}
+	waitComponent(t, mgmt, "extra")
+	var roles []string
+	for _, call := range cfn.Calls("AssumeRole") {
+		roles = append(roles, call.Params.Get("RoleArn"))
+	}
+	if len(roles) != 2 || roles[0] != connRole || roles[1] != connComponentRole {
+		t.Errorf("roles assumed %v, want the connection's role, then its component role", roles)
+	}
+}

@@ -42,6 +42,7 @@ func TestOnPostgres(t *testing.T) {
 		{"ComponentRules", TestComponentRules},
 		{"CloudFormationDeployments", TestCloudFormationDeployments},
 		{"CloudFormationRoles", TestCloudFormationNeverUsesServerCredentials},
+		{"CloudFormationConnection", TestCloudFormationThroughAccountConnection},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base
