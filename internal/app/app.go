@@ -105,7 +105,8 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 		return nil, err
 	}
 	runner.Queue = s.queue
-	svc, err := service.New(ctx, service.Options{Store: s.store, Bundles: s.bundles, Region: cfg.Region, Logger: logger, Queue: s.queue})
+	svc, err := service.New(ctx, service.Options{Store: s.store, Bundles: s.bundles, Region: cfg.Region, Logger: logger, Queue: s.queue,
+		RepositoryURL: cfg.RepositoryURL})
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +123,7 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	}
 	deployer.CloudFormation = &cloudformation.Provisioner{Config: awsCfg, PollMin: cfg.CloudFormationPoll, PollMax: 10 * cfg.CloudFormationPoll}
 	deployer.Render = render.Render
+	deployer.RepositoryToken = cfg.RepositoryToken
 	runner.Resources = deployer
 
 	// Background work lives until Shutdown.

@@ -33,7 +33,11 @@ type Server struct {
 	DeploymentLease    time.Duration // a deployment whose replica stopped resumes elsewhere after this
 	DeploymentWorkRoot string        // where deployments' private working dirs are made ("" = system temp dir)
 	CloudFormationPoll time.Duration // first interval between CloudFormation status checks (backing off 1.5× to 10×)
-	DeploymentPath     string        // PATH deployment commands run with ("" = a fixed system PATH)
+	// RepositoryURLs maps a repository provider to the base URL its repositories
+	// (owner/name) live under, as PROVIDER=URL pairs separated by commas.
+	RepositoryURLs  string
+	RepositoryToken string // HTTPS token pushes to repositories authenticate with ("" = none)
+	DeploymentPath  string // PATH deployment commands run with ("" = a fixed system PATH)
 
 	// Root key of the default account (OPENPROTON_ROOT_ACCESS_KEY_ID / _SECRET_ACCESS_KEY);
 	// environment only, never flags, so it stays out of process listings.
@@ -58,6 +62,24 @@ func envName(flag string) string {
 	return "OPENPROTON_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
+// DefaultRepositoryURLs are the public hosts of Proton's repository providers.
+const DefaultRepositoryURLs = "GITHUB=https://github.com,BITBUCKET=https://bitbucket.org"
+
+// RepositoryURL resolves a provider's repository (owner/name) to a git remote URL.
+func (c *Server) RepositoryURL(provider, name string) (string, error) {
+	urls := c.RepositoryURLs
+	if urls == "" {
+		urls = DefaultRepositoryURLs
+	}
+	for _, pair := range strings.Split(urls, ",") {
+		p, base, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if ok && p == provider && base != "" {
+			return strings.TrimSuffix(base, "/") + "/" + name, nil
+		}
+	}
+	return "", fmt.Errorf("no base URL for repository provider %s (--repository-urls)", provider)
+}
+
 // Bind registers the server flags on fs with defaults taken from the environment.
 func (c *Server) Bind(fs *pflag.FlagSet) {
 	str := func(p *string, name, def, usage string) {
@@ -77,6 +99,8 @@ func (c *Server) Bind(fs *pflag.FlagSet) {
 	str(&c.Provisioner, "provisioner", "local", "local runs CodeBuild-style provisioning commands on this machine; noop succeeds without running anything (tests, benchmarks)")
 	str(&c.DeploymentPath, "deployment-path", "", "PATH that deployment commands run with (default /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin); the server's own environment is never passed on")
 	str(&c.DeploymentWorkRoot, "deployment-work-root", "", "directory for deployments' private working directories (default: the system temp dir)")
+	str(&c.RepositoryURLs, "repository-urls", DefaultRepositoryURLs, "where each provider's repositories live, PROVIDER=BASE_URL pairs separated by commas (a repository owner/name is BASE_URL/owner/name); file:// URLs reach local repositories")
+	str(&c.RepositoryToken, "repository-token", "", "token that pushes to HTTPS repositories authenticate with")
 	num := func(p *int, name string, def int, usage string) {
 		if v, ok := os.LookupEnv(envName(name)); ok {
 			if n, err := strconv.Atoi(v); err == nil {

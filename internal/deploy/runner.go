@@ -350,8 +350,14 @@ func (r *Runner) finish(ctx context.Context, claimed *store.Deployment, res *pro
 				d = nil
 				return nil
 			}
-			outcome(d, res, runErr)
 			now := r.now()
+			if runErr == nil && res != nil && res.Pending && d.Status == store.StatusInProgress {
+				// Handed on: in flight, unleased, not reaped, until its report arrives.
+				d.Log, d.Awaiting = res.Log, true
+				d.LeaseOwner, d.LeaseExpiresAt, d.LastModifiedAt = "", time.Time{}, now
+				return q.DeploymentUpdate(ctx, d)
+			}
+			outcome(d, res, runErr)
 			d.LeaseOwner, d.LeaseExpiresAt, d.CompletedAt, d.LastModifiedAt = "", time.Time{}, now, now
 			if err := q.DeploymentUpdate(ctx, d); err != nil {
 				return err

@@ -43,6 +43,7 @@ func TestOnPostgres(t *testing.T) {
 		{"CloudFormationDeployments", TestCloudFormationDeployments},
 		{"CloudFormationRoles", TestCloudFormationNeverUsesServerCredentials},
 		{"CloudFormationConnection", TestCloudFormationThroughAccountConnection},
+		{"SelfManagedTerraform", TestSelfManagedTerraformEnvironment},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

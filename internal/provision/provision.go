@@ -52,6 +52,10 @@ type Result struct {
 	// Resources are what the engine reports having provisioned (CloudFormation stack
 	// resources); nil when it reports none.
 	Resources []Resource
+	// Pending: the job handed the work on (self-managed provisioning's pull request);
+	// the deployment stays in flight until NotifyResourceDeploymentStatusChange reports
+	// how it ended.
+	Pending bool
 }
 
 // Resource is one provisioned resource, as ListXProvisionedResources shows it.

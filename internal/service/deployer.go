@@ -11,6 +11,7 @@ import (
 	"github.com/openproton/openproton/internal/bundle"
 	"github.com/openproton/openproton/internal/deploy"
 	"github.com/openproton/openproton/internal/provision"
+	"github.com/openproton/openproton/internal/provision/terraform"
 	"github.com/openproton/openproton/internal/store"
 )
 
@@ -28,6 +29,8 @@ type Deployer struct {
 	// need both.
 	Render         func(name, text string, ctx map[string]any) (string, error)
 	CloudFormation provision.Provisioner
+	// RepositoryToken authenticates pushes of self-managed provisioning to HTTPS remotes.
+	RepositoryToken string
 }
 
 var _ deploy.Resources = (*Deployer)(nil)
@@ -120,11 +123,52 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 	if err != nil {
 		return nil, nil, err
 	}
+	if repo := e.ProvisioningRepository; repo != nil && b.Infrastructure.Manifest.Templates[0].RenderingEngine == "hcl" {
+		return dp.selfManagedJob(e, b.Infrastructure, d, job, st)
+	}
 	role, err := serviceRoleOf(ctx, s.store, e)
 	if err != nil {
 		return nil, nil, err
 	}
 	return dp.sectionJob(d, b.Infrastructure, job, "environment", d.EnvironmentName, role)
+}
+
+// selfManagedJob is self-managed provisioning: the deployment's files go to a new branch
+// of the environment's provisioning repository (Proton's pull request), and the
+// deployment waits for the repository's automation to report through
+// NotifyResourceDeploymentStatusChange. A deletion commits the files marked deleted and
+// completes at once.
+func (dp *Deployer) selfManagedJob(e *store.Environment, sec *bundle.Section, d *store.Deployment, job *provision.Job, st *types.EnvironmentState) (provision.Provisioner, *provision.Job, error) {
+	s := dp.s
+	if s.repoURL == nil {
+		return nil, nil, deploy.Failf("self-managed provisioning is not configured on this server")
+	}
+	repo := e.ProvisioningRepository
+	url, err := s.repoURL(repo.Provider, repo.Name)
+	if err != nil {
+		return nil, nil, deploy.Failf("provisioningRepository: %v", err)
+	}
+	req := &terraform.Request{
+		Remote: terraform.Remote{URL: url, BaseBranch: repo.Branch}, Kind: terraform.Environment, ResourceARN: d.TargetARN,
+		EnvironmentName: e.Name, DeploymentID: d.ID, Deleted: d.Action == actionDeprovision, Files: sec.Files, Namespace: job.Inputs,
+		TemplateARN: s.arn(d.AccountID, "environment-template/"+st.TemplateName), TemplateMajor: st.TemplateMajorVersion,
+		TemplateMinor: st.TemplateMinorVersion,
+	}
+	if dp.RepositoryToken != "" {
+		req.Remote.Auth = &terraform.Auth{Token: dp.RepositoryToken}
+	}
+	return provision.Func(func(ctx context.Context, job *provision.Job) (*provision.Result, error) {
+		res, err := terraform.Commit(ctx, req)
+		if err != nil {
+			return nil, deploy.Failf("self-managed provisioning: %v", err)
+		}
+		log := fmt.Sprintf("pushed branch %s (commit %s, from %s %s) with %s/\n", res.Branch, res.Commit, repo.Branch, res.Base, res.Folder)
+		if job.Log != nil {
+			_, _ = job.Log.Write([]byte(log))
+		}
+		// A deletion needs no report: its commit tells the repository's automation.
+		return &provision.Result{Pending: !req.Deleted, Log: []byte(log)}, nil
+	}), job, nil
 }
 
 // serviceRoleOf is the role an environment and its instances deploy with through

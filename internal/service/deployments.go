@@ -191,6 +191,10 @@ func (s *Service) NotifyResourceDeploymentStatusChange(ctx context.Context, in *
 		switch in.Status {
 		case types.ResourceDeploymentStatusFailed, types.ResourceDeploymentStatusSucceeded:
 			d.ReportedStatus, d.ReportedMessage = string(in.Status), deref(in.StatusMessage)
+			if d.Awaiting {
+				// The report a handed-on deployment waited for: it ends now.
+				return s.settleAwaiting(ctx, q, d, string(in.Status), deref(in.StatusMessage))
+			}
 		}
 		d.LastModifiedAt = s.now()
 		return q.DeploymentUpdate(ctx, d)
@@ -249,4 +253,18 @@ func currentDeployment(ctx context.Context, q store.Queries, accountID string, p
 		return sp.LastAttemptedDeploymentID, nil
 	}
 	return "", store.ErrNotFound
+}
+
+// settleAwaiting ends a deployment that was handed on (see store.Deployment.Awaiting) with
+// status, and applies it to its resource as the runner would have.
+func (s *Service) settleAwaiting(ctx context.Context, q store.Queries, d *store.Deployment, status, message string) error {
+	now := s.now()
+	d.Status, d.StatusMessage, d.Awaiting, d.CompletedAt, d.LastModifiedAt = status, message, false, now, now
+	if d.Log == nil {
+		d.Log = []byte{}
+	}
+	if err := q.DeploymentUpdate(ctx, d); err != nil {
+		return err
+	}
+	return (&Deployer{s: s}).Finish(ctx, q, d)
 }

@@ -145,7 +145,10 @@ func envInputs(b *bundle.Bundle, spec string, current map[string]any) (map[strin
 // envRoles are the roles an environment deploys with: codebuild for CodeBuild
 // provisioning, service (protonServiceRoleArn, or its account connection's role) for
 // CloudFormation.
-type envRoles struct{ codebuild, service string }
+type envRoles struct {
+	codebuild, service string
+	selfManaged        bool // a provisioningRepository takes the rendered files
+}
 
 // checkProvisioning enforces what each way of provisioning needs, and refuses honestly what
 // openproton cannot provision yet.
@@ -161,10 +164,18 @@ func checkProvisioning(b *bundle.Bundle, roles envRoles) error {
 		}
 		return nil
 	case "jinja":
+		if roles.selfManaged {
+			return api.Validationf("provisioningRepository is for Terraform templates (self-managed provisioning); this template is CloudFormation")
+		}
 		if roles.service == "" {
 			return api.Validationf("protonServiceRoleArn (or an environment account connection) is required to deploy an environment from a CloudFormation template")
 		}
 		return nil
+	case "hcl":
+		if roles.selfManaged {
+			return nil
+		}
+		return api.NotImplementedf("applying Terraform templates directly yet; give a provisioningRepository (self-managed provisioning: a pull-request branch per deployment)")
 	default:
 		return api.NotImplementedf("provisioning %s/%s templates yet; CodeBuild provisioning and CloudFormation templates and CUSTOMER_MANAGED environments deploy today", t.RenderingEngine, t.TemplateLanguage)
 	}
@@ -227,8 +238,15 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 	if err != nil {
 		return nil, err
 	}
-	if in.ProvisioningRepository != nil {
-		return nil, api.NotImplementedf("self-managed provisioning (provisioningRepository) yet")
+	var repo *store.RepositoryBranch
+	if r := in.ProvisioningRepository; r != nil {
+		if s.repoURL == nil {
+			return nil, api.NotImplementedf("self-managed provisioning on this server")
+		}
+		if _, err := s.repoURL(string(r.Provider), r.Name); err != nil {
+			return nil, api.Validationf("provisioningRepository: %v", err)
+		}
+		repo = &store.RepositoryBranch{ARN: s.arn(c.AccountID, "repository/"+string(r.Provider)+":"+r.Name), Provider: string(r.Provider), Name: r.Name, Branch: r.Branch}
 	}
 	var conn *store.AccountConnection
 	codebuildRole := in.CodebuildRoleArn
@@ -266,7 +284,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 	if conn != nil {
 		serviceRole = conn.RoleArn
 	}
-	if err := checkProvisioning(target.bundle, envRoles{codebuild: codebuildRole, service: serviceRole}); err != nil {
+	if err := checkProvisioning(target.bundle, envRoles{codebuild: codebuildRole, service: serviceRole, selfManaged: repo != nil}); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -274,7 +292,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 		AccountID: c.AccountID, Name: in.Name, Description: deref(in.Description), TemplateName: t.Name,
 		TemplateMajor: v.Major, TemplateMinor: v.Minor, Spec: in.Spec, Inputs: target.inputs, Provisioning: t.Provisioning,
 		ProtonServiceRoleArn: in.ProtonServiceRoleArn, CodebuildRoleArn: in.CodebuildRoleArn, ComponentRoleArn: in.ComponentRoleArn,
-		CreatedAt: now,
+		ProvisioningRepository: repo, CreatedAt: now,
 	}
 	if conn != nil {
 		e.EnvironmentAccountConnectionID, e.EnvironmentAccountID = conn.ID, conn.EnvironmentAccountID
@@ -433,7 +451,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnviron
 			cur.EnvironmentAccountConnectionID = conn.ID
 		}
 		if target != nil {
-			roles := envRoles{codebuild: cur.CodebuildRoleArn, service: cur.ProtonServiceRoleArn}
+			roles := envRoles{codebuild: cur.CodebuildRoleArn, service: cur.ProtonServiceRoleArn, selfManaged: cur.ProvisioningRepository != nil}
 			if cur.EnvironmentAccountConnectionID != "" {
 				if linked, err := q.AccountConnectionGet(ctx, cur.EnvironmentAccountConnectionID); err == nil {
 					roles.service = linked.RoleArn
@@ -615,6 +633,15 @@ func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *types.Can
 		}
 		d, err := q.DeploymentGet(ctx, c.AccountID, e.LastAttemptedDeploymentID)
 		if err != nil {
+			return err
+		}
+		if d.Awaiting {
+			// Nothing runs here to stop: the handed-on work is abandoned (a pull request
+			// left unmerged), the environment goes back to its last state at once.
+			if err := s.settleAwaiting(ctx, q, d, store.StatusCancelled, "Deployment cancelled"); err != nil {
+				return err
+			}
+			out, err = s.getEnvironment(ctx, q, c.AccountID, in.EnvironmentName)
 			return err
 		}
 		d.Status, d.LastModifiedAt = store.StatusCancelling, s.now()

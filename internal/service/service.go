@@ -32,6 +32,7 @@ type Service struct {
 
 	queue       engine.Queue // where deployments' jobs go
 	bundleCache bundleCache
+	repoURL     func(provider, name string) (string, error)
 }
 
 var _ api.Service = (*Service)(nil)
@@ -45,6 +46,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// Queue takes deployment jobs; deployments are refused without one.
 	Queue engine.Queue
+	// RepositoryURL resolves a provider's repository (owner/name) to a git remote for
+	// self-managed provisioning; nil refuses it.
+	RepositoryURL func(provider, name string) (string, error)
 }
 
 // New builds the service, loading the pagination key all replicas share.
@@ -68,7 +72,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.Logger = slog.Default()
 	}
 	return &Service{store: o.Store, bundles: o.Bundles, region: o.Region, tokens: tokens, now: o.Now, log: o.Logger,
-		kick: make(chan struct{}, 1), queue: o.Queue}, nil
+		kick: make(chan struct{}, 1), queue: o.Queue, repoURL: o.RepositoryURL}, nil
 }
 
 // caller returns the authenticated caller; the server always sets one.

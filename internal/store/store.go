@@ -393,7 +393,11 @@ type Deployment struct {
 	Log []byte
 	// Resources are what the provisioner reported provisioning (CloudFormation stack
 	// resources), for List…ProvisionedResources.
-	Resources                                            []ProvisionedResource
+	Resources []ProvisionedResource
+	// Awaiting: the engine handed the work on (a pull request of self-managed
+	// provisioning) and the deployment stays in flight, unleased, until
+	// NotifyResourceDeploymentStatusChange reports how it ended.
+	Awaiting                                             bool
 	LastAttemptedDeploymentID, LastSucceededDeploymentID string
 	Attempt                                              int
 	LeaseOwner                                           string

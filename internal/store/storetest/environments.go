@@ -147,6 +147,23 @@ func testDeployments(t *testing.T, open Opener) {
 	orphans, err = s.DeploymentsOrphaned(ctx, base.Add(30*time.Second), base.Add(3*time.Second), 10)
 	must(t, err)
 	same(t, "idle unleased", len(orphans), 3) // d0, d1, d2; d3 is leased
+	// One handed on (awaiting a report) is never orphaned, however long it waits.
+	d0, err := s.DeploymentGet(ctx, "a", "d0")
+	must(t, err)
+	d0.Awaiting = true
+	must(t, s.DeploymentUpdate(ctx, d0))
+	d0, err = s.DeploymentGet(ctx, "a", "d0")
+	must(t, err)
+	same(t, "awaiting kept", d0.Awaiting, true)
+	orphans, err = s.DeploymentsOrphaned(ctx, base.Add(30*time.Second), base.Add(time.Hour), 10)
+	must(t, err)
+	for _, o := range orphans {
+		if o.ID == "d0" {
+			t.Errorf("a deployment awaiting its report was orphaned")
+		}
+	}
+	d0.Awaiting = false
+	must(t, s.DeploymentUpdate(ctx, d0))
 
 	// Claims: not while another lease is valid; yes once it ran out, or for the holder.
 	_, err = s.DeploymentClaim(ctx, "a", "d3", 1, "replica-2", base.Add(30*time.Second), base.Add(time.Hour))

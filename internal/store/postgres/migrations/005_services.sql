@@ -74,6 +74,7 @@ CREATE INDEX service_pipelines_version ON service_pipelines (account_id, templat
 CREATE INDEX deployments_service ON deployments (account_id, service_name, sort_key);
 
 ALTER TABLE deployments ADD COLUMN resources TEXT COLLATE "C" NOT NULL DEFAULT '[]';
+ALTER TABLE deployments ADD COLUMN awaiting BIGINT NOT NULL DEFAULT 0;
 
 CREATE TABLE components (
     account_id                TEXT COLLATE "C" NOT NULL,

@@ -74,6 +74,7 @@ CREATE INDEX service_pipelines_version ON service_pipelines (account_id, templat
 CREATE INDEX deployments_service ON deployments (account_id, service_name, sort_key);
 
 ALTER TABLE deployments ADD COLUMN resources TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE deployments ADD COLUMN awaiting INTEGER NOT NULL DEFAULT 0;
 
 CREATE TABLE components (
     account_id                TEXT NOT NULL,

@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/proton"
+	"github.com/aws/aws-sdk-go-v2/service/proton/types"
+
+	"github.com/openproton/openproton/internal/config"
+)
+
+const tfManifest = `infrastructure:
+  templates:
+    - file: "*"
+      rendering_engine: hcl
+      template_language: terraform
+`
+
+const tfMain = `resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+  tags = { team = var.environment.inputs.team }
+}
+`
+
+// git runs the git CLI in dir.
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// bareRepo makes a bare repository at base/name with one commit on main.
+func bareRepo(t *testing.T, base, name string) string {
+	t.Helper()
+	needTool(t, "git", "--version")
+	bare := filepath.Join(base, filepath.FromSlash(name))
+	if err := os.MkdirAll(bare, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	git(t, bare, "init", "-q", "--bare", "-b", "main")
+	work := t.TempDir()
+	git(t, work, "clone", "-q", bare, ".")
+	if err := os.WriteFile(filepath.Join(work, "README.md"), []byte("infra\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, work, "add", ".")
+	git(t, work, "commit", "-q", "-m", "init")
+	git(t, work, "push", "-q", "origin", "HEAD:main")
+	return bare
+}
+
+// TestSelfManagedTerraformEnvironment: an environment with a provisioningRepository gets a
+// branch per deployment in a real (bare) git repository, stays IN_PROGRESS until notified,
+// and is cancelled and deleted as on Proton.
+func TestSelfManagedTerraformEnvironment(t *testing.T) {
+	base := t.TempDir()
+	bare := bareRepo(t, base, "org/infra")
+	srv := startServerWith(t, func(c *config.Server) { c.RepositoryURLs = "GITHUB=" + base })
+	c := srv.admin()
+	ctx := context.Background()
+	publishEnv(t, srv, "tf", "", []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: tfManifest},
+		{Name: "infrastructure/main.tf", Body: tfMain}}, "")
+	create := func(provider types.RepositoryProvider, name string) (*proton.CreateEnvironmentOutput, error) {
+		return c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String(name), TemplateName: aws.String("tf"), TemplateMajorVersion: aws.String("1"),
+			Spec: spec("  team: web\n"), ProvisioningRepository: &types.RepositoryBranchInput{Provider: provider, Name: aws.String("org/infra"), Branch: aws.String("main")}})
+	}
+	if _, err := create(types.RepositoryProviderGithubEnterprise, "nowhere"); apiCode(err) != "ValidationException" {
+		t.Errorf("a provider without a base URL: %v", err)
+	}
+	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("direct"), TemplateName: aws.String("tf"),
+		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: web\n")}); apiCode(err) != "NotImplementedException" {
+		t.Errorf("Terraform without a provisioning repository: %v", err)
+	}
+	created, err := create(types.RepositoryProviderGithub, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployment := aws.ToString(created.Environment.LastAttemptedDeploymentId)
+	branch := "proton--proton-environment-" + deployment
+	waitBranch := func(branch string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if out, _ := exec.Command("git", "-C", bare, "branch", "--list", branch).Output(); strings.TrimSpace(string(out)) != "" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("branch %s never appeared", branch)
+			}
+		}
+	}
+	waitBranch(branch)
+	show := func(branch, path string) string { return git(t, bare, "show", branch+":"+path) }
+	if tf := show(branch, "prod/main.tf"); !strings.HasPrefix(tf, "/*\nThis file is managed by AWS Proton.") || !strings.Contains(tf, `resource "aws_vpc" "main"`) {
+		t.Errorf("prod/main.tf:\n%s", tf)
+	}
+	if vars := show(branch, "prod/proton.auto.tfvars.json"); !strings.Contains(vars, `"team" : "web"`) {
+		t.Errorf("tfvars:\n%s", vars)
+	}
+	if meta := show(branch, "prod/.proton/deployment-metadata.json"); !strings.Contains(meta, deployment) {
+		t.Errorf("metadata:\n%s", meta)
+	}
+	if msg := git(t, bare, "log", "-1", "--format=%s", branch); msg != "Update requested for Proton - environment/prod" {
+		t.Errorf("commit message %q", msg)
+	}
+
+	// It waits for the repository's automation: still IN_PROGRESS, not retried, until the
+	// report; the report's outputs become the environment's.
+	time.Sleep(300 * time.Millisecond)
+	env, err := c.GetEnvironment(ctx, &proton.GetEnvironmentInput{Name: aws.String("prod")})
+	if err != nil || env.Environment.DeploymentStatus != types.DeploymentStatusInProgress {
+		t.Fatalf("before the report: %v %+v", err, env)
+	}
+	if _, err := c.NotifyResourceDeploymentStatusChange(ctx, &proton.NotifyResourceDeploymentStatusChangeInput{ResourceArn: created.Environment.Arn,
+		Status: types.ResourceDeploymentStatusSucceeded, DeploymentId: aws.String(deployment),
+		Outputs: []types.Output{{Key: aws.String("vpc_id"), ValueString: aws.String("vpc-123")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := waitDeployed(t, c, "prod", 30*time.Second); err != nil {
+		t.Fatalf("after the report: %v (%s)", err, got.DeploymentStatus)
+	}
+	if out := outputs(t, c, "prod", nil); out["vpc_id"] != "vpc-123" {
+		t.Errorf("outputs %v", out)
+	}
+
+	// An update on a new branch, cancelled (the pull request abandoned): back as it was.
+	up, err := c.UpdateEnvironment(ctx, &proton.UpdateEnvironmentInput{Name: aws.String("prod"), DeploymentType: types.DeploymentUpdateTypeCurrentVersion,
+		Spec: spec("  team: ops\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := "proton--proton-environment-" + aws.ToString(up.Environment.LastAttemptedDeploymentId)
+	waitBranch(second)
+	if vars := show(second, "prod/proton.auto.tfvars.json"); !strings.Contains(vars, `"team" : "ops"`) {
+		t.Errorf("second branch tfvars:\n%s", vars)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, err := c.CancelEnvironmentDeployment(ctx, &proton.CancelEnvironmentDeploymentInput{EnvironmentName: aws.String("prod")})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cancel: %v", err)
+		}
+	}
+	env, err = c.GetEnvironment(ctx, &proton.GetEnvironmentInput{Name: aws.String("prod")})
+	if err != nil || env.Environment.DeploymentStatus != types.DeploymentStatusCancelled || !strings.Contains(aws.ToString(env.Environment.Spec), "team: web") {
+		t.Errorf("after cancelling: %v %s %q", err, env.Environment.DeploymentStatus, aws.ToString(env.Environment.Spec))
+	}
+
+	// Deletion commits the files marked deleted and completes without a report.
+	if _, err := c.DeleteEnvironment(ctx, &proton.DeleteEnvironmentInput{Name: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, err := c.GetEnvironment(ctx, &proton.GetEnvironmentInput{Name: aws.String("prod")})
+		if apiCode(err) == "ResourceNotFoundException" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not deleted: %v", err)
+		}
+	}
+	branches := git(t, bare, "branch", "--list", "proton--proton-environment-*")
+	if n := len(strings.Fields(branches)); n != 3 {
+		t.Errorf("%d branches, want 3 (create, update, delete):\n%s", n, branches)
+	}
+}
