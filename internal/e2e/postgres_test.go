@@ -44,6 +44,7 @@ func TestOnPostgres(t *testing.T) {
 		{"CloudFormationRoles", TestCloudFormationNeverUsesServerCredentials},
 		{"CloudFormationConnection", TestCloudFormationThroughAccountConnection},
 		{"SelfManagedTerraform", TestSelfManagedTerraformEnvironment},
+		{"SelfManagedTerraformServices", TestSelfManagedTerraformServices},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

@@ -178,3 +178,99 @@ func TestSelfManagedTerraformEnvironment(t *testing.T) {
 		t.Errorf("%d branches, want 3 (create, update, delete):\n%s", n, branches)
 	}
 }
+
+// Service instances of a self-managed environment are committed the same way, into the
+// environment's folder; the service becomes ACTIVE when their reports arrive. (Pipelines
+// through the account's pipelineProvisioningRepository need a registered repository:
+// CreateRepository arrives with repositories and sync.)
+func TestSelfManagedTerraformServices(t *testing.T) {
+	base := t.TempDir()
+	infra := bareRepo(t, base, "org/infra")
+	srv := startServerWith(t, func(c *config.Server) { c.RepositoryURLs = "GITHUB=" + base })
+	c := srv.admin()
+	ctx := context.Background()
+	publishEnv(t, srv, "tf", "", []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: tfManifest},
+		{Name: "infrastructure/main.tf", Body: tfMain}}, "")
+	env, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("dev"), TemplateName: aws.String("tf"), TemplateMajorVersion: aws.String("1"),
+		Spec: spec("  team: web\n"), ProvisioningRepository: &types.RepositoryBranchInput{Provider: types.RepositoryProviderGithub, Name: aws.String("org/infra"), Branch: aws.String("main")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// notify reports success for a resource once its branch exists.
+	notify := func(arn, deployment string, bare string, kind string, outputs ...types.Output) {
+		t.Helper()
+		branch := "proton--proton-" + kind + "-" + deployment
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if out, _ := exec.Command("git", "-C", bare, "branch", "--list", branch).Output(); strings.TrimSpace(string(out)) != "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("branch %s never appeared", branch)
+			}
+		}
+		if _, err := c.NotifyResourceDeploymentStatusChange(ctx, &proton.NotifyResourceDeploymentStatusChangeInput{ResourceArn: aws.String(arn),
+			Status: types.ResourceDeploymentStatusSucceeded, Outputs: outputs}); err != nil {
+			t.Fatalf("notify %s: %v", arn, err)
+		}
+	}
+	notify(aws.ToString(env.Environment.Arn), aws.ToString(env.Environment.LastAttemptedDeploymentId), infra, "environment",
+		types.Output{Key: aws.String("vpc_id"), ValueString: aws.String("vpc-9")})
+	if _, err := waitDeployed(t, c, "dev", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	svcFiles := []file{{Name: "schema/schema.yaml", Body: strings.Replace(svcSchema, "  pipeline_input_type: \"PipeInput\"\n", "", 1)},
+		{Name: "instance_infrastructure/manifest.yaml", Body: tfManifest}, {Name: "instance_infrastructure/main.tf", Body: "resource \"null_resource\" \"svc\" {}\n"}}
+	publishSvc(t, srv, "app", svcFiles, false, "tf:1")
+	if _, err := c.CreateService(ctx, &proton.CreateServiceInput{Name: aws.String("shop"), TemplateName: aws.String("app"), TemplateMajorVersion: aws.String("1"),
+		Spec: svcSpec("", "front=dev:{port: 81}")}); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := c.GetServiceInstance(ctx, &proton.GetServiceInstanceInput{ServiceName: aws.String("shop"), Name: aws.String("front")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	instBranch := "proton--proton-service_instance-" + aws.ToString(inst.ServiceInstance.LastAttemptedDeploymentId)
+	notify(aws.ToString(inst.ServiceInstance.Arn), aws.ToString(inst.ServiceInstance.LastAttemptedDeploymentId), infra, "service_instance",
+		types.Output{Key: aws.String("url"), ValueString: aws.String("https://front")})
+	if tf := git(t, infra, "show", instBranch+":dev/shop-front/main.tf"); !strings.Contains(tf, "managed by AWS Proton") {
+		t.Errorf("instance file:\n%s", tf)
+	}
+	if vars := git(t, infra, "show", instBranch+":dev/shop-front/proton.auto.tfvars.json"); !strings.Contains(vars, `"vpc_id" : "vpc-9"`) || !strings.Contains(vars, `"port" : 81`) {
+		t.Errorf("instance tfvars (environment outputs, inputs):\n%s", vars)
+	}
+
+	waitServiceActive(t, c, "shop")
+	if out := instanceOutputs(t, c, "shop", "front"); out["url"] != "https://front" {
+		t.Errorf("instance outputs %v", out)
+	}
+
+	// Cancelling an instance update that waits for its report puts it back at once.
+	if _, err := c.UpdateServiceInstance(ctx, &proton.UpdateServiceInstanceInput{ServiceName: aws.String("shop"), Name: aws.String("front"),
+		DeploymentType: types.DeploymentUpdateTypeCurrentVersion, Spec: svcSpec("", "front=dev:{port: 82}")}); err != nil {
+		t.Fatal(err)
+	}
+	var got *types.ServiceInstance
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, err := c.CancelServiceInstanceDeployment(ctx, &proton.CancelServiceInstanceDeploymentInput{ServiceName: aws.String("shop"), ServiceInstanceName: aws.String("front")})
+		if err == nil {
+			got = out.ServiceInstance
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cancel: %v", err)
+		}
+	}
+	if got.DeploymentStatus != types.DeploymentStatusCancelled && got.DeploymentStatus != types.DeploymentStatusCancelling {
+		t.Errorf("cancel answered %s", got.DeploymentStatus)
+	}
+	for deadline := time.Now().Add(30 * time.Second); got.DeploymentStatus != types.DeploymentStatusCancelled; time.Sleep(50 * time.Millisecond) {
+		out, err := c.GetServiceInstance(ctx, &proton.GetServiceInstanceInput{ServiceName: aws.String("shop"), Name: aws.String("front")})
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("instance after cancel: %v %s", err, got.DeploymentStatus)
+		}
+		got = out.ServiceInstance
+	}
+	if !strings.Contains(aws.ToString(got.Spec), "port: 81") {
+		t.Errorf("the cancelled update's spec stayed: %q", aws.ToString(got.Spec))
+	}
+}

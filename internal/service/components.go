@@ -498,7 +498,12 @@ func (s *Service) CancelComponentDeployment(ctx context.Context, in *types.Cance
 		if err != nil {
 			return err
 		}
-		if err := s.cancelDeployment(ctx, q, c.AccountID, &comp.Deployed, "component "+comp.Name); err != nil {
+		settled, err := s.cancelDeployment(ctx, q, c.AccountID, &comp.Deployed, "component "+comp.Name)
+		if err != nil {
+			return err
+		}
+		if settled {
+			out, err = s.getComponent(ctx, q, c.AccountID, in.ComponentName)
 			return err
 		}
 		out = comp

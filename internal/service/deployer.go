@@ -124,7 +124,9 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 		return nil, nil, err
 	}
 	if repo := e.ProvisioningRepository; repo != nil && b.Infrastructure.Manifest.Templates[0].RenderingEngine == "hcl" {
-		return dp.selfManagedJob(e, b.Infrastructure, d, job, st)
+		return dp.selfManagedJob(repo, b.Infrastructure, d, job, &terraform.Request{Kind: terraform.Environment, EnvironmentName: e.Name,
+			TemplateARN: s.arn(d.AccountID, "environment-template/"+st.TemplateName), TemplateMajor: st.TemplateMajorVersion,
+			TemplateMinor: st.TemplateMinorVersion})
 	}
 	role, err := serviceRoleOf(ctx, s.store, e)
 	if err != nil {
@@ -134,26 +136,22 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 }
 
 // selfManagedJob is self-managed provisioning: the deployment's files go to a new branch
-// of the environment's provisioning repository (Proton's pull request), and the
-// deployment waits for the repository's automation to report through
-// NotifyResourceDeploymentStatusChange. A deletion commits the files marked deleted and
-// completes at once.
-func (dp *Deployer) selfManagedJob(e *store.Environment, sec *bundle.Section, d *store.Deployment, job *provision.Job, st *types.EnvironmentState) (provision.Provisioner, *provision.Job, error) {
+// of the provisioning repository (Proton's pull request), and the deployment waits for the
+// repository's automation to report through NotifyResourceDeploymentStatusChange. A
+// deletion commits the files marked deleted and completes at once. req names the resource
+// and its template; the rest is filled in here.
+func (dp *Deployer) selfManagedJob(repo *store.RepositoryBranch, sec *bundle.Section, d *store.Deployment, job *provision.Job, req *terraform.Request) (provision.Provisioner, *provision.Job, error) {
 	s := dp.s
 	if s.repoURL == nil {
 		return nil, nil, deploy.Failf("self-managed provisioning is not configured on this server")
 	}
-	repo := e.ProvisioningRepository
 	url, err := s.repoURL(repo.Provider, repo.Name)
 	if err != nil {
-		return nil, nil, deploy.Failf("provisioningRepository: %v", err)
+		return nil, nil, deploy.Failf("provisioning repository: %v", err)
 	}
-	req := &terraform.Request{
-		Remote: terraform.Remote{URL: url, BaseBranch: repo.Branch}, Kind: terraform.Environment, ResourceARN: d.TargetARN,
-		EnvironmentName: e.Name, DeploymentID: d.ID, Deleted: d.Action == actionDeprovision, Files: sec.Files, Namespace: job.Inputs,
-		TemplateARN: s.arn(d.AccountID, "environment-template/"+st.TemplateName), TemplateMajor: st.TemplateMajorVersion,
-		TemplateMinor: st.TemplateMinorVersion,
-	}
+	req.Remote = terraform.Remote{URL: url, BaseBranch: repo.Branch}
+	req.ResourceARN, req.DeploymentID, req.Deleted = d.TargetARN, d.ID, d.Action == actionDeprovision
+	req.Files, req.Namespace = sec.Files, job.Inputs
 	if dp.RepositoryToken != "" {
 		req.Remote.Auth = &terraform.Auth{Token: dp.RepositoryToken}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/openproton/openproton/internal/bundle"
 	"github.com/openproton/openproton/internal/deploy"
 	"github.com/openproton/openproton/internal/provision"
+	"github.com/openproton/openproton/internal/provision/terraform"
 	"github.com/openproton/openproton/internal/store"
 )
 
@@ -122,6 +123,12 @@ func (dp *Deployer) prepareInstance(ctx context.Context, d *store.Deployment) (p
 	if err != nil {
 		return nil, nil, err
 	}
+	if repo := env.ProvisioningRepository; repo != nil && b.Infrastructure.Manifest.Templates[0].RenderingEngine == "hcl" {
+		return dp.selfManagedJob(repo, b.Infrastructure, d, job, &terraform.Request{Kind: terraform.ServiceInstance,
+			EnvironmentName: env.Name, ServiceName: d.ServiceName, ServiceInstanceName: d.ServiceInstanceName,
+			EnvironmentARN: s.envARN(d.AccountID, env.Name), TemplateARN: s.arn(d.AccountID, "service-template/"+name),
+			TemplateMajor: strconv.Itoa(major), TemplateMinor: strconv.Itoa(minor)})
+	}
 	role, err := serviceRoleOf(ctx, s.store, env)
 	if err != nil {
 		return nil, nil, err
@@ -188,6 +195,10 @@ func (dp *Deployer) preparePipeline(ctx context.Context, d *store.Deployment) (p
 	settings, err := s.store.AccountSettingsGet(ctx, d.AccountID)
 	if err != nil {
 		return nil, nil, err
+	}
+	if repo := settings.PipelineProvisioningRepository; repo != nil && b.Pipeline.Manifest.Templates[0].RenderingEngine == "hcl" {
+		return dp.selfManagedJob(repo, b.Pipeline, d, job, &terraform.Request{Kind: terraform.ServicePipeline, ServiceName: d.ServiceName,
+			TemplateARN: s.arn(d.AccountID, "service-template/"+name), TemplateMajor: strconv.Itoa(major), TemplateMinor: strconv.Itoa(minor)})
 	}
 	return dp.sectionJob(d, b.Pipeline, job, "pipeline", d.ServiceName, settings.PipelineServiceRoleArn)
 }

@@ -426,7 +426,12 @@ func (s *Service) CancelServiceInstanceDeployment(ctx context.Context, in *types
 		if err != nil {
 			return err
 		}
-		if err := s.cancelDeployment(ctx, q, c.AccountID, &i.Deployed, "service instance "+i.Name); err != nil {
+		settled, err := s.cancelDeployment(ctx, q, c.AccountID, &i.Deployed, "service instance "+i.Name)
+		if err != nil {
+			return err
+		}
+		if settled {
+			out, err = s.getInstance(ctx, q, c.AccountID, in.ServiceName, in.ServiceInstanceName)
 			return err
 		}
 		out = i
@@ -442,21 +447,26 @@ func (s *Service) CancelServiceInstanceDeployment(ctx context.Context, in *types
 }
 
 // cancelDeployment marks a resource's deployment in progress CANCELLING; the runner stops
-// it and records CANCELLED.
-func (s *Service) cancelDeployment(ctx context.Context, q store.Queries, accountID string, dep *store.Deployed, what string) error {
+// it and records CANCELLED. A deployment handed on (awaiting its report) is CANCELLED at
+// once and applied to the resource: settled is then true and the caller reads the resource
+// again instead of writing its copy.
+func (s *Service) cancelDeployment(ctx context.Context, q store.Queries, accountID string, dep *store.Deployed, what string) (settled bool, err error) {
 	if dep.DeploymentStatus != store.StatusInProgress || dep.LastAttemptedDeploymentID == "" {
-		return api.Conflictf("%s has no deployment in progress to cancel (status %s)", what, dep.DeploymentStatus)
+		return false, api.Conflictf("%s has no deployment in progress to cancel (status %s)", what, dep.DeploymentStatus)
 	}
 	d, err := q.DeploymentGet(ctx, accountID, dep.LastAttemptedDeploymentID)
 	if err != nil {
-		return err
+		return false, err
+	}
+	if d.Awaiting {
+		return true, s.settleAwaiting(ctx, q, d, store.StatusCancelled, "Deployment cancelled")
 	}
 	d.Status, d.LastModifiedAt = store.StatusCancelling, s.now()
 	if err := q.DeploymentUpdate(ctx, d); err != nil {
-		return err
+		return false, err
 	}
 	dep.DeploymentStatus = store.StatusCancelling
-	return nil
+	return false, nil
 }
 
 func (s *Service) ListServiceInstanceOutputs(ctx context.Context, in *types.ListServiceInstanceOutputsInput) (*types.ListServiceInstanceOutputsOutput, error) {

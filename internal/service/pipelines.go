@@ -114,7 +114,12 @@ func (s *Service) CancelServicePipelineDeployment(ctx context.Context, in *types
 		if err != nil {
 			return err
 		}
-		if err := s.cancelDeployment(ctx, q, c.AccountID, &p.Deployed, "the pipeline of service "+in.ServiceName); err != nil {
+		settled, err := s.cancelDeployment(ctx, q, c.AccountID, &p.Deployed, "the pipeline of service "+in.ServiceName)
+		if err != nil {
+			return err
+		}
+		if settled {
+			out, err = s.getPipeline(ctx, q, c.AccountID, in.ServiceName)
 			return err
 		}
 		out = p

@@ -148,7 +148,7 @@ func (s *Service) planInstance(ctx context.Context, accountID string, t *svcTarg
 			return api.Validationf("service instance %s: environment %s has no protonServiceRoleArn, which CloudFormation provisioning of its service instances uses", in.Name, e.Name)
 		}
 		return nil
-	}); err != nil {
+	}, e.ProvisioningRepository != nil); err != nil {
 		return nil, err
 	}
 	inputs, err := t.bundle.Schema.Inputs(t.bundle.Schema.ServiceInputType, in.Inputs, current)
@@ -176,7 +176,7 @@ func instanceEnvironmentReady(e *store.Environment, instance string) error {
 // checkSectionProvisioning enforces what a service bundle folder's provisioning needs
 // (codebuild runs needCodeBuild, CloudFormation needService) and refuses honestly what
 // openproton cannot provision yet.
-func checkSectionProvisioning(sec *bundle.Section, what string, needCodeBuild, needService func() error) error {
+func checkSectionProvisioning(sec *bundle.Section, what string, needCodeBuild, needService func() error, selfManaged bool) error {
 	if sec == nil {
 		return nil
 	}
@@ -186,8 +186,12 @@ func checkSectionProvisioning(sec *bundle.Section, what string, needCodeBuild, n
 		return needCodeBuild()
 	case "jinja":
 		return needService()
+	case "hcl":
+		if selfManaged {
+			return nil
+		}
 	}
-	return api.NotImplementedf("provisioning %s from %s/%s templates yet; CodeBuild provisioning and CloudFormation templates deploy today", what, t.RenderingEngine, t.TemplateLanguage)
+	return api.NotImplementedf("provisioning %s from %s/%s templates without a provisioning repository yet; CodeBuild provisioning, CloudFormation and self-managed Terraform deploy today", what, t.RenderingEngine, t.TemplateLanguage)
 }
 
 // planPipeline checks the pipeline inputs of a spec; nil when the template has no pipeline.
@@ -210,7 +214,7 @@ func (s *Service) planPipeline(ctx context.Context, accountID string, t *svcTarg
 			return api.Validationf("the account has no pipelineServiceRoleArn (UpdateAccountSettings), which CloudFormation provisioning of service pipelines uses")
 		}
 		return nil
-	}); err != nil {
+	}, settings.PipelineProvisioningRepository != nil); err != nil {
 		return "", err
 	}
 	resolved, err := b.Schema.Inputs(b.Schema.PipelineInputType, inputs, current)
