@@ -351,13 +351,18 @@ func (r *Runner) finish(ctx context.Context, claimed *store.Deployment, res *pro
 				return nil
 			}
 			now := r.now()
-			if runErr == nil && res != nil && res.Pending && d.Status == store.StatusInProgress {
-				// Handed on: in flight, unleased, not reaped, until its report arrives.
-				d.Log, d.Awaiting = res.Log, true
-				d.LeaseOwner, d.LeaseExpiresAt, d.LastModifiedAt = "", time.Time{}, now
-				return q.DeploymentUpdate(ctx, d)
+			outcomeErr := runErr
+			if runErr == nil && res != nil && res.Pending {
+				if d.Status == store.StatusInProgress {
+					// Handed on: in flight, unleased, not reaped, until its report arrives.
+					d.Log, d.Awaiting = res.Log, true
+					d.LeaseOwner, d.LeaseExpiresAt, d.LastModifiedAt = "", time.Time{}, now
+					return q.DeploymentUpdate(ctx, d)
+				}
+				// Cancelled while handing on: the handed-on work is abandoned, never a success.
+				outcomeErr = errCancelled
 			}
-			outcome(d, res, runErr)
+			outcome(d, res, outcomeErr)
 			d.LeaseOwner, d.LeaseExpiresAt, d.CompletedAt, d.LastModifiedAt = "", time.Time{}, now, now
 			if err := q.DeploymentUpdate(ctx, d); err != nil {
 				return err
