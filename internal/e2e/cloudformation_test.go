@@ -65,12 +65,7 @@ const (
 // double: rendered templates, stacks, outputs, provisioned resources, roles, updates,
 // failure and deletion.
 func TestCloudFormationDeployments(t *testing.T) {
-	cfn := cfntest.New(t)
-	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
-	t.Setenv("AWS_ENDPOINT_URL_STS", cfn.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIASERVER")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "server-secret")
-	srv := startServerWith(t, func(c *config.Server) { c.CloudFormationPoll = 20 * time.Millisecond })
+	cfn, srv := cloudFormationWorld(t)
 	c := srv.admin()
 	ctx := context.Background()
 	publishEnv(t, srv, "vpc", "", []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: cfnEnvManifest},
@@ -252,6 +247,18 @@ func TestCloudFormationDeployments(t *testing.T) {
 	}
 }
 
+// cloudFormationWorld starts a CloudFormation double and a server whose CloudFormation
+// and STS calls go to it, signed with the server's own key AKIASERVER.
+func cloudFormationWorld(t *testing.T) (*cfntest.Server, *testServer) {
+	t.Helper()
+	cfn := cfntest.New(t)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", cfn.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIASERVER")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "server-secret")
+	return cfn, startServerWith(t, func(c *config.Server) { c.CloudFormationPoll = 20 * time.Millisecond })
+}
+
 // lastTemplate is the TemplateBody of the last call of an action to the double.
 func lastTemplate(t *testing.T, cfn *cfntest.Server, action string) string {
 	t.Helper()
@@ -267,12 +274,7 @@ func lastTemplate(t *testing.T, cfn *cfntest.Server, action string) string {
 // account pipelineServiceRoleArn was cleared cannot be deleted, and the service is
 // DELETE_FAILED.
 func TestCloudFormationNeverUsesServerCredentials(t *testing.T) {
-	cfn := cfntest.New(t)
-	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
-	t.Setenv("AWS_ENDPOINT_URL_STS", cfn.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIASERVER")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "server-secret")
-	srv := startServerWith(t, func(c *config.Server) { c.CloudFormationPoll = 20 * time.Millisecond })
+	cfn, srv := cloudFormationWorld(t)
 	c := srv.admin()
 	ctx := context.Background()
 	publishEnv(t, srv, "vpc", "", []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: cfnEnvManifest},
@@ -322,12 +324,7 @@ func TestCloudFormationNeverUsesServerCredentials(t *testing.T) {
 // An environment in another account, through a connection: it and its components deploy
 // with the connection's roles.
 func TestCloudFormationThroughAccountConnection(t *testing.T) {
-	cfn := cfntest.New(t)
-	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
-	t.Setenv("AWS_ENDPOINT_URL_STS", cfn.URL)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIASERVER")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "server-secret")
-	srv := startServerWith(t, func(c *config.Server) { c.CloudFormationPoll = 20 * time.Millisecond })
+	cfn, srv := cloudFormationWorld(t)
 	ctx := context.Background()
 	mgmt := srv.admin()
 	envID, envSecret := srv.newKey(t, environmentAccount, "admin")

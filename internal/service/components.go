@@ -276,23 +276,11 @@ func componentCreated(s *Service, c *store.Component, err error) (*types.CreateC
 	return &types.CreateComponentOutput{Component: s.componentOut(c)}, nil
 }
 
-// componentForToken returns the component a client token created (see instanceForToken).
+// componentForToken returns the component a client token created (see forToken).
 func (s *Service) componentForToken(ctx context.Context, accountID, op, token, hash string) (*store.Component, error) {
-	rec, err := s.store.IdempotencyGet(ctx, accountID, op, token)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && s.now().Sub(rec.CreatedAt) > clientTokenLifetime) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if rec.ParamsHash != hash {
-		return nil, api.Validationf("IdempotentParameterMismatch: client token %s was already used with other parameters", token)
-	}
-	comp, err := s.store.ComponentGet(ctx, accountID, rec.Resource)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.store.IdempotencyDelete(ctx, accountID, op, token)
-	}
-	return comp, err
+	return forToken(ctx, s, accountID, op, token, hash, func(name string) (*store.Component, error) {
+		return s.store.ComponentGet(ctx, accountID, name)
+	})
 }
 
 func (s *Service) GetComponent(ctx context.Context, in *types.GetComponentInput) (*types.GetComponentOutput, error) {

@@ -109,24 +109,11 @@ func (s *Service) connectionOutOrNil(c *store.AccountConnection) *types.Environm
 	return s.connectionOut(c)
 }
 
-// connectionForToken returns the connection a client token made, nil when the token is
-// unused (or its connection was deleted), or IdempotentParameterMismatch.
+// connectionForToken returns the connection a client token made (see forToken).
 func (s *Service) connectionForToken(ctx context.Context, accountID, op, token, hash string) (*store.AccountConnection, error) {
-	rec, err := s.store.IdempotencyGet(ctx, accountID, op, token)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if rec.ParamsHash != hash {
-		return nil, api.Validationf("IdempotentParameterMismatch: client token %s was already used with other parameters", token)
-	}
-	conn, err := s.store.AccountConnectionGet(ctx, rec.Resource)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.store.IdempotencyDelete(ctx, accountID, op, token)
-	}
-	return conn, err
+	return forToken(ctx, s, accountID, op, token, hash, func(id string) (*store.AccountConnection, error) {
+		return s.store.AccountConnectionGet(ctx, id)
+	})
 }
 
 func (s *Service) GetEnvironmentAccountConnection(ctx context.Context, in *types.GetEnvironmentAccountConnectionInput) (*types.GetEnvironmentAccountConnectionOutput, error) {

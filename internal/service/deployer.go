@@ -77,19 +77,13 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 	major, _ := strconv.Atoi(st.TemplateMajorVersion)
 	minor, _ := strconv.Atoi(st.TemplateMinorVersion)
 	t, err := s.store.EnvironmentTemplateGet(ctx, d.AccountID, st.TemplateName)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, deploy.Failf("environment template %s no longer exists", st.TemplateName)
-	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, gone(err, "environment template %s", st.TemplateName)
 	}
 	v, err := s.store.TemplateVersionGet(ctx, store.VersionKey{AccountID: d.AccountID, TemplateType: store.EnvironmentTemplateType,
 		TemplateName: st.TemplateName, Major: major, Minor: minor})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, deploy.Failf("environment template version %s:%d.%d no longer exists", st.TemplateName, major, minor)
-	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, gone(err, "environment template version %s:%d.%d", st.TemplateName, major, minor)
 	}
 	b, err := s.bundleCache.load(ctx, s.store, v, bundle.Environment, bundle.Options{CustomerManaged: t.Provisioning == string(types.ProvisioningCustomerManaged)})
 	if err != nil {
@@ -117,11 +111,8 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 		return customerManaged(inputs), job, nil
 	}
 	e, err := s.store.EnvironmentGet(ctx, d.AccountID, d.EnvironmentName)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, deploy.Failf("environment %s no longer exists", d.EnvironmentName)
-	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, gone(err, "environment %s", d.EnvironmentName)
 	}
 	if repo := e.ProvisioningRepository; repo != nil && b.Infrastructure.Manifest.Templates[0].RenderingEngine == "hcl" {
 		return dp.selfManagedJob(repo, b.Infrastructure, d, job, &terraform.Request{Kind: terraform.Environment, EnvironmentName: e.Name,
@@ -167,6 +158,15 @@ func (dp *Deployer) selfManagedJob(repo *store.RepositoryBranch, sec *bundle.Sec
 		// A deletion needs no report: its commit tells the repository's automation.
 		return &provision.Result{Pending: !req.Deleted, Log: []byte(log)}, nil
 	}), job, nil
+}
+
+// gone makes a resource that disappeared under a deployment the deployment's failure;
+// other errors stay as they are (the runner retries them).
+func gone(err error, format string, a ...any) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return deploy.Failf(format+" no longer exists", a...)
+	}
+	return err
 }
 
 // serviceRoleOf is the role an environment and its instances deploy with through

@@ -89,11 +89,8 @@ func (dp *Deployer) prepareComponent(ctx context.Context, d *store.Deployment) (
 		return nil, nil, deploy.Failf("%v", err)
 	}
 	env, err := s.store.EnvironmentGet(ctx, d.AccountID, d.EnvironmentName)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, deploy.Failf("environment %s no longer exists", d.EnvironmentName)
-	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, gone(err, "environment %s", d.EnvironmentName)
 	}
 	ns, err := dp.componentNamespace(ctx, d, st, env)
 	if err != nil {

@@ -85,18 +85,12 @@ func (dp *Deployer) prepareInstance(ctx context.Context, d *store.Deployment) (p
 		return nil, nil, deploy.Failf("%v", err)
 	}
 	svc, err := s.store.ServiceGet(ctx, d.AccountID, d.ServiceName)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, deploy.Failf("service %s no longer exists", d.ServiceName)
-	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, gone(err, "service %s", d.ServiceName)
 	}
 	env, err := s.store.EnvironmentGet(ctx, d.AccountID, d.EnvironmentName)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, deploy.Failf("environment %s no longer exists", d.EnvironmentName)
-	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, gone(err, "environment %s", d.EnvironmentName)
 	}
 	instance := map[string]any{"name": d.ServiceInstanceName, "inputs": inputs}
 	comp, err := attachedComponent(ctx, s.store, d.AccountID, d.ServiceName, d.ServiceInstanceName)
@@ -148,11 +142,8 @@ func (dp *Deployer) preparePipeline(ctx context.Context, d *store.Deployment) (p
 		return nil, nil, deploy.Failf("%v", err)
 	}
 	svc, err := s.store.ServiceGet(ctx, d.AccountID, d.ServiceName)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, deploy.Failf("service %s no longer exists", d.ServiceName)
-	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, gone(err, "service %s", d.ServiceName)
 	}
 	insts, err := s.store.ServiceInstancesOf(ctx, d.AccountID, d.ServiceName)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/openproton/openproton/internal/api"
@@ -210,38 +211,13 @@ func instanceCreated(s *Service, i *store.ServiceInstance, err error) (*types.Cr
 	return &types.CreateServiceInstanceOutput{ServiceInstance: s.instanceOut(i)}, nil
 }
 
-// instanceForToken returns the instance a client token created, nil when the token is
-// unused or its instance is gone (then the token is forgotten), or
-// IdempotentParameterMismatch.
+// instanceForToken returns the instance a client token created (see forToken); the
+// record's resource is "service/instance".
 func (s *Service) instanceForToken(ctx context.Context, accountID, op, token, hash string) (*store.ServiceInstance, error) {
-	rec, err := s.store.IdempotencyGet(ctx, accountID, op, token)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && s.now().Sub(rec.CreatedAt) > clientTokenLifetime) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if rec.ParamsHash != hash {
-		return nil, api.Validationf("IdempotentParameterMismatch: client token %s was already used with other parameters", token)
-	}
-	service, name, _ := cutLast(rec.Resource, "/")
-	i, err := s.store.ServiceInstanceGet(ctx, accountID, service, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, s.store.IdempotencyDelete(ctx, accountID, op, token)
-	}
-	return i, err
-}
-
-// clientTokenLifetime is how long Proton remembers a client token.
-const clientTokenLifetime = 8 * time.Hour
-
-func cutLast(s, sep string) (before, after string, ok bool) {
-	for i := len(s) - len(sep); i >= 0; i-- {
-		if s[i:i+len(sep)] == sep {
-			return s[:i], s[i+len(sep):], true
-		}
-	}
-	return s, "", false
+	return forToken(ctx, s, accountID, op, token, hash, func(resource string) (*store.ServiceInstance, error) {
+		k := strings.LastIndex(resource, "/")
+		return s.store.ServiceInstanceGet(ctx, accountID, resource[:max(k, 0)], resource[k+1:])
+	})
 }
 
 func (s *Service) GetServiceInstance(ctx context.Context, in *types.GetServiceInstanceInput) (*types.GetServiceInstanceOutput, error) {

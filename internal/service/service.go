@@ -126,3 +126,28 @@ func (s *Service) txRetrying(ctx context.Context, fn func(q store.Queries) error
 		}
 	}
 }
+
+// clientTokenLifetime is how long Proton remembers a client token.
+const clientTokenLifetime = 8 * time.Hour
+
+// forToken returns the resource a client token made (get reads it by the idempotency
+// record's Resource), nil when the token is unused, expired or its resource is gone (the
+// token is then forgotten), or IdempotentParameterMismatch when it came with other
+// parameters.
+func forToken[T any](ctx context.Context, s *Service, accountID, op, token, hash string, get func(resource string) (*T, error)) (*T, error) {
+	rec, err := s.store.IdempotencyGet(ctx, accountID, op, token)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && s.now().Sub(rec.CreatedAt) > clientTokenLifetime) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec.ParamsHash != hash {
+		return nil, api.Validationf("IdempotentParameterMismatch: client token %s was already used with other parameters", token)
+	}
+	v, err := get(rec.Resource)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, s.store.IdempotencyDelete(ctx, accountID, op, token)
+	}
+	return v, err
+}
