@@ -353,14 +353,17 @@ func (r *Runner) finish(ctx context.Context, claimed *store.Deployment, res *pro
 			now := r.now()
 			outcomeErr := runErr
 			if runErr == nil && res != nil && res.Pending {
-				if d.Status == store.StatusInProgress {
+				switch {
+				case d.Status == store.StatusCancelling:
+					// Cancelled while handing on: the handed-on work is abandoned, never a success.
+					outcomeErr = errCancelled
+				case d.ReportedStatus == "":
 					// Handed on: in flight, unleased, not reaped, until its report arrives.
 					d.Log, d.Awaiting = res.Log, true
 					d.LeaseOwner, d.LeaseExpiresAt, d.LastModifiedAt = "", time.Time{}, now
 					return q.DeploymentUpdate(ctx, d)
 				}
-				// Cancelled while handing on: the handed-on work is abandoned, never a success.
-				outcomeErr = errCancelled
+				// Otherwise the report came in before the hand-on was recorded: it decides.
 			}
 			outcome(d, res, outcomeErr)
 			d.LeaseOwner, d.LeaseExpiresAt, d.CompletedAt, d.LastModifiedAt = "", time.Time{}, now, now

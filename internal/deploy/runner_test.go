@@ -229,3 +229,78 @@ func TestCancelStopsTheRun(t *testing.T) {
 		t.Fatalf("status %s, want CANCELLED", status)
 	}
 }
+
+// handingOn is a Resources whose provisioner hands its work on (Result.Pending), letting
+// a test report on the deployment before the hand-on is recorded.
+type handingOn struct {
+	recorder
+	during func(d *store.Deployment)
+}
+
+func (h *handingOn) Prepare(ctx context.Context, d *store.Deployment) (provision.Provisioner, *provision.Job, error) {
+	return provision.Func(func(ctx context.Context, job *provision.Job) (*provision.Result, error) {
+		if h.during != nil {
+			h.during(d)
+		}
+		return &provision.Result{Pending: true, Log: []byte("pushed\n")}, nil
+	}), &provision.Job{}, nil
+}
+
+// A handed-on deployment waits, unleased, for its report; one whose report arrived while
+// it was being handed on ends with that report instead of waiting forever.
+func TestHandedOnDeployments(t *testing.T) {
+	st := openStore(t)
+	ctx := t.Context()
+	h := &handingOn{recorder: recorder{runs: map[string]int{}, finished: map[string]string{}}}
+	r := newRunner(t, st, "replica-a", h)
+	enqueue := func(id string) {
+		t.Helper()
+		if err := st.Tx(ctx, func(q store.Queries) error {
+			if err := q.DeploymentCreate(ctx, inFlight(id, time.Now())); err != nil {
+				return err
+			}
+			return r.Queue.EnqueueTx(ctx, q, Args{AccountID: "000000000000", DeploymentID: id}, nil)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	enqueue("waits")
+	var d *store.Deployment
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if d, err = st.DeploymentGet(ctx, "000000000000", "waits"); err != nil {
+			t.Fatal(err)
+		}
+		if d.Awaiting || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !d.Awaiting || d.Status != store.StatusInProgress || d.LeaseOwner != "" {
+		t.Fatalf("handed on: awaiting %v, %s, lease %q", d.Awaiting, d.Status, d.LeaseOwner)
+	}
+	if err := r.ReapOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, status := h.count("waits"); status != "" {
+		t.Errorf("a handed-on deployment was finished (%s) without its report", status)
+	}
+
+	// The report lands while the runner is still handing on.
+	h.during = func(d *store.Deployment) {
+		cur, err := st.DeploymentGet(ctx, d.AccountID, d.ID)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		cur.ReportedStatus = store.StatusFailed
+		cur.ReportedMessage = "plan failed"
+		if err := st.DeploymentUpdate(ctx, cur); err != nil {
+			t.Error(err)
+		}
+	}
+	enqueue("early")
+	if _, status := waitFinished(t, &h.recorder, "early"); status != store.StatusFailed {
+		t.Fatalf("a report before the hand-on was recorded: %s, want FAILED", status)
+	}
+}
