@@ -105,8 +105,12 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 		return nil, err
 	}
 	runner.Queue = s.queue
+	repos, err := cfg.Repositories()
+	if err != nil {
+		return nil, err
+	}
 	svc, err := service.New(ctx, service.Options{Store: s.store, Bundles: s.bundles, Region: cfg.Region, Logger: logger, Queue: s.queue,
-		RepositoryURL: cfg.RepositoryURL})
+		Repositories: repos})
 	if err != nil {
 		return nil, err
 	}
@@ -123,13 +127,13 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	}
 	deployer.CloudFormation = &cloudformation.Provisioner{Config: awsCfg, PollMin: cfg.CloudFormationPoll, PollMax: 10 * cfg.CloudFormationPoll}
 	deployer.Render = render.Render
-	deployer.RepositoryToken = cfg.RepositoryToken
 	runner.Resources = deployer
 
 	// Background work lives until Shutdown.
 	workCtx, stopWork := context.WithCancel(context.Background())
 	s.stopWork = stopWork
 	s.workers.Go(func() { svc.RunRegistrar(workCtx) })
+	s.workers.Go(func() { svc.WatchRequests(workCtx, cfg.PullRequestPoll) })
 	if err := s.queue.Start(workCtx); err != nil {
 		return nil, fmt.Errorf("start deployment queue: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/openproton/openproton/internal/repoaccess"
 )
 
 // Server is what `openproton server` runs with.
@@ -35,8 +37,16 @@ type Server struct {
 	CloudFormationPoll time.Duration // first interval between CloudFormation status checks (backing off 1.5× to 10×)
 	// RepositoryURLs maps a repository provider to the base URL its repositories
 	// (owner/name) live under, as PROVIDER=URL pairs separated by commas.
-	RepositoryURLs  string
-	RepositoryToken string // HTTPS token pushes to repositories authenticate with ("" = none)
+	RepositoryURLs string
+	// RepositoryCredentials is a YAML file mapping connection ARNs to the token their
+	// repositories authenticate with; RepositoryToken serves connections not in it.
+	RepositoryCredentials string
+	RepositoryToken       string
+	// PullRequestAPIs are PROVIDER=[KIND+]API_URL pairs: the REST APIs that open pull
+	// requests for self-managed provisioning ("" = none: the pushed branch is the request).
+	PullRequestAPIs string
+	// PullRequestPoll is how often open pull requests are checked for being closed.
+	PullRequestPoll time.Duration
 	DeploymentPath  string // PATH deployment commands run with ("" = a fixed system PATH)
 
 	// Root key of the default account (OPENPROTON_ROOT_ACCESS_KEY_ID / _SECRET_ACCESS_KEY);
@@ -65,19 +75,14 @@ func envName(flag string) string {
 // DefaultRepositoryURLs are the public hosts of Proton's repository providers.
 const DefaultRepositoryURLs = "GITHUB=https://github.com,BITBUCKET=https://bitbucket.org"
 
-// RepositoryURL resolves a provider's repository (owner/name) to a git remote URL.
-func (c *Server) RepositoryURL(provider, name string) (string, error) {
+// Repositories is how the server reaches linked repositories.
+func (c *Server) Repositories() (*repoaccess.Access, error) {
 	urls := c.RepositoryURLs
 	if urls == "" {
 		urls = DefaultRepositoryURLs
 	}
-	for _, pair := range strings.Split(urls, ",") {
-		p, base, ok := strings.Cut(strings.TrimSpace(pair), "=")
-		if ok && p == provider && base != "" {
-			return strings.TrimSuffix(base, "/") + "/" + name, nil
-		}
-	}
-	return "", fmt.Errorf("no base URL for repository provider %s (--repository-urls)", provider)
+	return repoaccess.New(repoaccess.Config{URLs: urls, CredentialsFile: c.RepositoryCredentials, Token: c.RepositoryToken,
+		PullRequestAPIs: c.PullRequestAPIs})
 }
 
 // Bind registers the server flags on fs with defaults taken from the environment.
@@ -100,7 +105,9 @@ func (c *Server) Bind(fs *pflag.FlagSet) {
 	str(&c.DeploymentPath, "deployment-path", "", "PATH that deployment commands run with (default /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin); the server's own environment is never passed on")
 	str(&c.DeploymentWorkRoot, "deployment-work-root", "", "directory for deployments' private working directories (default: the system temp dir)")
 	str(&c.RepositoryURLs, "repository-urls", DefaultRepositoryURLs, "where each provider's repositories live, PROVIDER=BASE_URL pairs separated by commas (a repository owner/name is BASE_URL/owner/name); file:// URLs reach local repositories")
-	str(&c.RepositoryToken, "repository-token", "", "token that pushes to HTTPS repositories authenticate with")
+	str(&c.RepositoryCredentials, "repository-credentials", "", "YAML file mapping each repository connection ARN to {username, token | tokenFile}, what its repositories authenticate with")
+	str(&c.RepositoryToken, "repository-token", "", "token that repositories whose connection is not in --repository-credentials authenticate with")
+	str(&c.PullRequestAPIs, "pull-request-apis", "", "REST APIs that open pull requests for self-managed provisioning, PROVIDER=[github+|gitlab+|bitbucket+]API_URL pairs separated by commas (e.g. GITHUB=https://api.github.com); without one the pushed branch is the request")
 	num := func(p *int, name string, def int, usage string) {
 		if v, ok := os.LookupEnv(envName(name)); ok {
 			if n, err := strconv.Atoi(v); err == nil {
@@ -120,6 +127,7 @@ func (c *Server) Bind(fs *pflag.FlagSet) {
 	num(&c.DeploymentWorkers, "deployment-workers", 10, "deployments this replica runs at once")
 	dur(&c.DeploymentTimeout, "deployment-timeout", time.Hour, "how long a deployment may run before it fails")
 	dur(&c.DeploymentLease, "deployment-lease", 15*time.Second, "how soon a deployment whose replica stopped is resumed by another (or after a restart)")
+	dur(&c.PullRequestPoll, "pull-request-poll", time.Minute, "how often open pull requests of self-managed deployments are checked for being closed unmerged (which cancels the deployment)")
 	dur(&c.CloudFormationPoll, "cloudformation-poll", time.Second, "first interval between a CloudFormation stack's status checks; it backs off to ten times that")
 	c.RootAccessKeyID = os.Getenv("OPENPROTON_ROOT_ACCESS_KEY_ID")
 	c.RootSecretAccessKey = os.Getenv("OPENPROTON_ROOT_SECRET_ACCESS_KEY")
@@ -146,6 +154,9 @@ func (c Server) WithDefaults() Server {
 	}
 	if c.DeploymentLease == 0 {
 		c.DeploymentLease = 15 * time.Second
+	}
+	if c.PullRequestPoll == 0 {
+		c.PullRequestPoll = time.Minute
 	}
 	return c
 }
@@ -175,6 +186,12 @@ func (c *Server) Validate() error {
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data-dir must not be empty")
+	}
+	if c.PullRequestPoll < 0 {
+		return fmt.Errorf("--pull-request-poll must be positive")
+	}
+	if _, err := c.Repositories(); err != nil {
+		return fmt.Errorf("repository settings: %w", err)
 	}
 	return nil
 }

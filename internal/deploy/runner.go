@@ -353,13 +353,16 @@ func (r *Runner) finish(ctx context.Context, claimed *store.Deployment, res *pro
 			now := r.now()
 			outcomeErr := runErr
 			if runErr == nil && res != nil && res.Pending {
+				d.Request = res.Handoff
 				switch {
 				case d.Status == store.StatusCancelling:
-					// Cancelled while handing on: the handed-on work is abandoned, never a success.
+					// Cancelled while handing on: the handed-on work is abandoned, never a
+					// success, and its request is to be closed.
 					outcomeErr = errCancelled
+					d.RequestOpen = res.Handoff != ""
 				case d.ReportedStatus == "":
 					// Handed on: in flight, unleased, not reaped, until its report arrives.
-					d.Log, d.Awaiting = res.Log, true
+					d.Log, d.Awaiting, d.RequestOpen = res.Log, true, res.Watch && res.Handoff != ""
 					d.LeaseOwner, d.LeaseExpiresAt, d.LastModifiedAt = "", time.Time{}, now
 					return q.DeploymentUpdate(ctx, d)
 				}

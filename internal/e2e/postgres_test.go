@@ -45,6 +45,9 @@ func TestOnPostgres(t *testing.T) {
 		{"CloudFormationConnection", TestCloudFormationThroughAccountConnection},
 		{"SelfManagedTerraform", TestSelfManagedTerraformEnvironment},
 		{"SelfManagedTerraformServices", TestSelfManagedTerraformServices},
+		{"Repositories", TestRepositories},
+		{"SelfManagedPullRequests", TestSelfManagedPullRequests},
+		{"SelfManagedPipelinesAndComponents", TestSelfManagedPipelinesAndComponents},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

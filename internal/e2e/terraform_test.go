@@ -42,6 +42,30 @@ func git(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// linkRepo links a repository with CreateRepository, as self-managed provisioning needs.
+func linkRepo(t *testing.T, c *proton.Client, provider types.RepositoryProvider, name string) *types.Repository {
+	t.Helper()
+	out, err := c.CreateRepository(context.Background(), &proton.CreateRepositoryInput{Provider: provider, Name: aws.String(name),
+		ConnectionArn: aws.String("arn:aws:codestar-connections:us-east-1:123456789012:connection/test")})
+	if err != nil {
+		t.Fatalf("link %s %s: %v", provider, name, err)
+	}
+	return out.Repository
+}
+
+// branchGone waits for a branch to leave a bare repository.
+func branchGone(t *testing.T, bare, branch string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if out, _ := exec.Command("git", "-C", bare, "branch", "--list", branch).Output(); strings.TrimSpace(string(out)) == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("branch %s is still there", branch)
+		}
+	}
+}
+
 // bareRepo makes a bare repository at base/name with one commit on main.
 func bareRepo(t *testing.T, base, name string) string {
 	t.Helper()
@@ -77,9 +101,14 @@ func TestSelfManagedTerraformEnvironment(t *testing.T) {
 		return c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String(name), TemplateName: aws.String("tf"), TemplateMajorVersion: aws.String("1"),
 			Spec: spec("  team: web\n"), ProvisioningRepository: &types.RepositoryBranchInput{Provider: provider, Name: aws.String("org/infra"), Branch: aws.String("main")}})
 	}
-	if _, err := create(types.RepositoryProviderGithubEnterprise, "nowhere"); apiCode(err) != "ValidationException" {
-		t.Errorf("a provider without a base URL: %v", err)
+	if _, err := c.CreateRepository(ctx, &proton.CreateRepositoryInput{Provider: types.RepositoryProviderGithubEnterprise, Name: aws.String("org/infra"),
+		ConnectionArn: aws.String("arn:aws:codestar-connections:us-east-1:123456789012:connection/test")}); apiCode(err) != "ValidationException" {
+		t.Errorf("linking a repository of a provider without a base URL: %v", err)
 	}
+	if _, err := create(types.RepositoryProviderGithub, "unlinked"); apiCode(err) != "ValidationException" {
+		t.Errorf("a repository that is not linked: %v", err)
+	}
+	linkRepo(t, c, types.RepositoryProviderGithub, "org/infra")
 	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("direct"), TemplateName: aws.String("tf"),
 		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: web\n")}); apiCode(err) != "NotImplementedException" {
 		t.Errorf("Terraform without a provisioning repository: %v", err)
@@ -159,6 +188,11 @@ func TestSelfManagedTerraformEnvironment(t *testing.T) {
 	if err != nil || env.Environment.DeploymentStatus != types.DeploymentStatusCancelled || !strings.Contains(aws.ToString(env.Environment.Spec), "team: web") {
 		t.Errorf("after cancelling: %v %s %q", err, env.Environment.DeploymentStatus, aws.ToString(env.Environment.Spec))
 	}
+	// Without a pull request API the branch is the request: cancelling withdraws it.
+	branchGone(t, bare, second)
+	if _, err := c.DeleteRepository(ctx, &proton.DeleteRepositoryInput{Provider: types.RepositoryProviderGithub, Name: aws.String("org/infra")}); apiCode(err) != "ConflictException" {
+		t.Errorf("unlinking the repository an environment provisions through: %v", err)
+	}
 
 	// Deletion commits the files marked deleted and completes without a report.
 	if _, err := c.DeleteEnvironment(ctx, &proton.DeleteEnvironmentInput{Name: aws.String("prod")}); err != nil {
@@ -174,8 +208,8 @@ func TestSelfManagedTerraformEnvironment(t *testing.T) {
 		}
 	}
 	branches := git(t, bare, "branch", "--list", "proton--proton-environment-*")
-	if n := len(strings.Fields(branches)); n != 3 {
-		t.Errorf("%d branches, want 3 (create, update, delete):\n%s", n, branches)
+	if n := len(strings.Fields(branches)); n != 2 {
+		t.Errorf("%d branches, want 2 (create, delete; the cancelled update's is gone):\n%s", n, branches)
 	}
 }
 
@@ -191,6 +225,7 @@ func TestSelfManagedTerraformServices(t *testing.T) {
 	ctx := context.Background()
 	publishEnv(t, srv, "tf", "", []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: tfManifest},
 		{Name: "infrastructure/main.tf", Body: tfMain}}, "")
+	linkRepo(t, c, types.RepositoryProviderGithub, "org/infra")
 	env, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("dev"), TemplateName: aws.String("tf"), TemplateMajorVersion: aws.String("1"),
 		Spec: spec("  team: web\n"), ProvisioningRepository: &types.RepositoryBranchInput{Provider: types.RepositoryProviderGithub, Name: aws.String("org/infra"), Branch: aws.String("main")}})
 	if err != nil {

@@ -56,6 +56,12 @@ type Result struct {
 	// the deployment stays in flight until NotifyResourceDeploymentStatusChange reports
 	// how it ended.
 	Pending bool
+	// Handoff records where pending work went (the pushed branch and its pull request),
+	// opaque to the engine, which keeps it with the deployment. Watch asks for the
+	// request to be watched while the deployment waits (a pull request closed unmerged
+	// cancels it).
+	Handoff string
+	Watch   bool
 }
 
 // Resource is one provisioned resource, as ListXProvisionedResources shows it.

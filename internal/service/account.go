@@ -47,11 +47,6 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, in *types.UpdateAcc
 	if deleteRepo && in.PipelineProvisioningRepository != nil {
 		return nil, api.Validationf("pipelineProvisioningRepository and deletePipelineProvisioningRepository cannot be used together")
 	}
-	if in.PipelineProvisioningRepository != nil {
-		// Repositories (CreateRepository) are not stored yet, so no repository can be linked.
-		r := in.PipelineProvisioningRepository
-		return nil, api.Validationf("pipelineProvisioningRepository: repository %s %s is not registered; register it with CreateRepository first", r.Provider, r.Name)
-	}
 	// Optimistic concurrency: retry when another writer updated the settings between our
 	// read and write, so concurrent updates of different members both stick.
 	for attempt := 0; ; attempt++ {
@@ -67,6 +62,13 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, in *types.UpdateAcc
 		}
 		if deleteRepo {
 			settings.PipelineProvisioningRepository = nil
+		}
+		if in.PipelineProvisioningRepository != nil {
+			repo, err := s.linkedRepository(ctx, s.store, c.AccountID, "pipelineProvisioningRepository", in.PipelineProvisioningRepository)
+			if err != nil {
+				return nil, err
+			}
+			settings.PipelineProvisioningRepository = repo
 		}
 		settings.UpdatedAt = s.now().UTC()
 		err = s.store.AccountSettingsPut(ctx, settings)

@@ -15,6 +15,7 @@ type parsedARN struct {
 	Region, AccountID string
 	Type              string // first path segment: environment-template, service, ...
 	Path              string // the rest, e.g. "vpc" or "api/service-instance/east"
+	Raw               string // the whole ARN
 }
 
 // parseARN splits a Proton ARN; ok is false for ARNs of other services or shapes.
@@ -27,5 +28,5 @@ func parseARN(arn string) (parsedARN, bool) {
 	if !ok || path == "" {
 		return parsedARN{}, false
 	}
-	return parsedARN{Region: parts[3], AccountID: parts[4], Type: typ, Path: path}, true
+	return parsedARN{Region: parts[3], AccountID: parts[4], Type: typ, Path: path, Raw: arn}, true
 }

@@ -168,14 +168,21 @@ func environmentOf(ctx context.Context, q store.Queries, accountID, name string,
 	return e, nil
 }
 
-// checkComponentManifest parses a component manifest and refuses what cannot deploy yet.
-func checkComponentManifest(manifest string) error {
+// checkComponentManifest parses a component manifest.
+func checkComponentManifest(manifest string) (*bundle.Template, error) {
 	t, err := bundle.ParseComponentManifest(manifest)
 	if err != nil {
-		return api.Validationf("%v", err)
+		return nil, api.Validationf("%v", err)
 	}
-	if t.TemplateLanguage == "terraform" {
-		return api.NotImplementedf("Terraform components yet; jinja/cloudformation components deploy today")
+	return t, nil
+}
+
+// checkComponentEngine refuses a component its environment cannot provision: Terraform
+// components go through the environment's provisioning repository (self-managed
+// provisioning).
+func checkComponentEngine(t *bundle.Template, env *store.Environment) error {
+	if t.TemplateLanguage == "terraform" && env.ProvisioningRepository == nil {
+		return api.Validationf("manifest: a Terraform component needs an environment with a provisioningRepository (self-managed provisioning); environment %s has none", env.Name)
 	}
 	return nil
 }
@@ -197,7 +204,8 @@ func (s *Service) CreateComponent(ctx context.Context, in *types.CreateComponent
 	case !attached && in.ServiceSpec != "":
 		return nil, api.Validationf("serviceSpec applies only to a component attached to a service instance")
 	}
-	if err := checkComponentManifest(in.Manifest); err != nil {
+	tmpl, err := checkComponentManifest(in.Manifest)
+	if err != nil {
 		return nil, err
 	}
 	const op = "CreateComponent"
@@ -234,7 +242,11 @@ func (s *Service) CreateComponent(ctx context.Context, in *types.CreateComponent
 			}
 			fresh.EnvironmentName = i.EnvironmentName
 		}
-		if _, err := componentEnvironment(ctx, q, c.AccountID, fresh.EnvironmentName, true); err != nil {
+		env, err := componentEnvironment(ctx, q, c.AccountID, fresh.EnvironmentName, true)
+		if err != nil {
+			return err
+		}
+		if err := checkComponentEngine(tmpl, env); err != nil {
 			return err
 		}
 		if in.ClientToken != "" {
@@ -503,6 +515,7 @@ func (s *Service) CancelComponentDeployment(ctx context.Context, in *types.Cance
 	if err != nil {
 		return nil, err
 	}
+	s.kickWatcher() // a cancelled hand-on's request is to be closed
 	return &types.CancelComponentDeploymentOutput{Component: s.componentOut(out)}, nil
 }
 

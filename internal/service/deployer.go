@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/openproton/openproton/internal/api/types"
 	"github.com/openproton/openproton/internal/bundle"
 	"github.com/openproton/openproton/internal/deploy"
 	"github.com/openproton/openproton/internal/provision"
+	"github.com/openproton/openproton/internal/provision/pullrequest"
 	"github.com/openproton/openproton/internal/provision/terraform"
 	"github.com/openproton/openproton/internal/store"
 )
@@ -29,8 +31,6 @@ type Deployer struct {
 	// need both.
 	Render         func(name, text string, ctx map[string]any) (string, error)
 	CloudFormation provision.Provisioner
-	// RepositoryToken authenticates pushes of self-managed provisioning to HTTPS remotes.
-	RepositoryToken string
 }
 
 var _ deploy.Resources = (*Deployer)(nil)
@@ -115,7 +115,7 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 		return nil, nil, gone(err, "environment %s", d.EnvironmentName)
 	}
 	if repo := e.ProvisioningRepository; repo != nil && b.Infrastructure.Manifest.Templates[0].RenderingEngine == "hcl" {
-		return dp.selfManagedJob(repo, b.Infrastructure, d, job, &terraform.Request{Kind: terraform.Environment, EnvironmentName: e.Name,
+		return dp.selfManagedJob(ctx, repo, b.Infrastructure, d, job, &terraform.Request{Kind: terraform.Environment, EnvironmentName: e.Name,
 			TemplateARN: s.arn(d.AccountID, "environment-template/"+st.TemplateName), TemplateMajor: st.TemplateMajorVersion,
 			TemplateMinor: st.TemplateMinorVersion})
 	}
@@ -127,37 +127,100 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 }
 
 // selfManagedJob is self-managed provisioning: the deployment's files go to a new branch
-// of the provisioning repository (Proton's pull request), and the deployment waits for the
+// of the provisioning repository and, where the provider's API is configured, a pull
+// request opens from it (Proton's pull request); the deployment then waits for the
 // repository's automation to report through NotifyResourceDeploymentStatusChange. A
 // deletion commits the files marked deleted and completes at once. req names the resource
 // and its template; the rest is filled in here.
-func (dp *Deployer) selfManagedJob(repo *store.RepositoryBranch, sec *bundle.Section, d *store.Deployment, job *provision.Job, req *terraform.Request) (provision.Provisioner, *provision.Job, error) {
+func (dp *Deployer) selfManagedJob(ctx context.Context, repo *store.RepositoryBranch, sec *bundle.Section, d *store.Deployment, job *provision.Job, req *terraform.Request) (provision.Provisioner, *provision.Job, error) {
 	s := dp.s
-	if s.repoURL == nil {
+	if s.repos == nil {
 		return nil, nil, deploy.Failf("self-managed provisioning is not configured on this server")
 	}
-	url, err := s.repoURL(repo.Provider, repo.Name)
+	link, err := s.store.RepositoryGet(ctx, d.AccountID, repo.Provider, repo.Name)
+	if err != nil {
+		return nil, nil, gone(err, "provisioning repository %s %s", repo.Provider, repo.Name)
+	}
+	rem, err := s.remoteOf(repo.Provider, repo.Name, link.ConnectionARN)
 	if err != nil {
 		return nil, nil, deploy.Failf("provisioning repository: %v", err)
 	}
-	req.Remote = terraform.Remote{URL: url, BaseBranch: repo.Branch}
+	req.Remote = rem
+	req.Remote.BaseBranch = repo.Branch
 	req.ResourceARN, req.DeploymentID, req.Deleted = d.TargetARN, d.ID, d.Action == actionDeprovision
 	req.Files, req.Namespace = sec.Files, job.Inputs
-	if dp.RepositoryToken != "" {
-		req.Remote.Auth = &terraform.Auth{Token: dp.RepositoryToken}
-	}
+	prs := s.repos.PullRequests(repo.Provider, link.ConnectionARN)
 	return provision.Func(func(ctx context.Context, job *provision.Job) (*provision.Result, error) {
 		res, err := terraform.Commit(ctx, req)
 		if err != nil {
 			return nil, deploy.Failf("self-managed provisioning: %v", err)
 		}
+		h := handoff{Provider: repo.Provider, Repository: repo.Name, Connection: link.ConnectionARN,
+			Branch: res.Branch, Base: repo.Branch, Commit: res.Commit}
 		log := fmt.Sprintf("pushed branch %s (commit %s, from %s %s) with %s/\n", res.Branch, res.Commit, repo.Branch, res.Base, res.Folder)
+		if prs != nil {
+			pr, err := prs.Open(ctx, &pullrequest.Request{Repository: repo.Name, Head: res.Branch, Base: repo.Branch,
+				Title: terraform.CommitMessage(req.Kind, resourceName(req)), Body: pullRequestBody(d, req.Deleted)})
+			if err != nil {
+				return nil, deploy.Failf("self-managed provisioning: opening the pull request: %v", err)
+			}
+			h.PullRequest = pr
+			log += fmt.Sprintf("opened pull request %s\n", pr.URL)
+		}
 		if job.Log != nil {
 			_, _ = job.Log.Write([]byte(log))
 		}
+		raw, _ := json.Marshal(h)
 		// A deletion needs no report: its commit tells the repository's automation.
-		return &provision.Result{Pending: !req.Deleted, Log: []byte(log)}, nil
+		return &provision.Result{Pending: !req.Deleted, Log: []byte(log), Handoff: string(raw), Watch: h.PullRequest != nil}, nil
 	}), job, nil
+}
+
+// remoteOf is the git remote of a linked repository, authenticated with its connection's
+// credential when it is reached over HTTP(S) (local and file:// remotes take none).
+func (s *Service) remoteOf(provider, name, connectionARN string) (terraform.Remote, error) {
+	url, err := s.repos.URL(provider, name)
+	if err != nil {
+		return terraform.Remote{}, err
+	}
+	rem := terraform.Remote{URL: url}
+	if cred := s.repos.Credential(provider, connectionARN); cred != nil && (strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://")) {
+		rem.Auth = &terraform.Auth{Username: cred.Username, Password: cred.Token}
+	}
+	return rem, nil
+}
+
+// handoff is where a self-managed deployment went: kept with the deployment (as its
+// Request) so that the request can be watched and, when the deployment is cancelled,
+// closed.
+type handoff struct {
+	Provider    string                   `json:"provider"`
+	Repository  string                   `json:"repository"`
+	Connection  string                   `json:"connectionArn"`
+	Branch      string                   `json:"branch"`
+	Base        string                   `json:"base"`
+	Commit      string                   `json:"commit"`
+	PullRequest *pullrequest.PullRequest `json:"pullRequest,omitempty"`
+}
+
+func resourceName(r *terraform.Request) string {
+	switch r.Kind {
+	case terraform.Environment:
+		return r.EnvironmentName
+	case terraform.ServiceInstance:
+		return r.ServiceName + "/" + r.ServiceInstanceName
+	case terraform.ServicePipeline:
+		return r.ServiceName
+	}
+	return r.ComponentName
+}
+
+func pullRequestBody(d *store.Deployment, deleted bool) string {
+	if deleted {
+		return fmt.Sprintf("openproton deleted %s (deployment %s). Merge to let your automation destroy its infrastructure.", d.TargetARN, d.ID)
+	}
+	return fmt.Sprintf("openproton deployment %s of %s.\n\nMerge to provision; your automation then reports the outcome with "+
+		"`notify-resource-deployment-status-change --resource-arn %s`. Closing this pull request unmerged cancels the deployment.", d.ID, d.TargetARN, d.TargetARN)
 }
 
 // gone makes a resource that disappeared under a deployment the deployment's failure;

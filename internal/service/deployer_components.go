@@ -15,6 +15,7 @@ import (
 	"github.com/openproton/openproton/internal/bundle"
 	"github.com/openproton/openproton/internal/deploy"
 	"github.com/openproton/openproton/internal/provision"
+	"github.com/openproton/openproton/internal/provision/terraform"
 	"github.com/openproton/openproton/internal/store"
 )
 
@@ -104,11 +105,38 @@ func (dp *Deployer) prepareComponent(ctx context.Context, d *store.Deployment) (
 	if dp.Override != nil {
 		return dp.Override, job, nil
 	}
+	comp, err := s.store.ComponentGet(ctx, d.AccountID, d.Component)
+	if err != nil {
+		return nil, nil, gone(err, "component %s", d.Component)
+	}
+	tmpl, err := bundle.ParseComponentManifest(comp.Manifest)
+	if err != nil {
+		return nil, nil, deploy.Failf("manifest: %v", err)
+	}
+	if tmpl.TemplateLanguage == "terraform" {
+		if env.ProvisioningRepository == nil {
+			return nil, nil, deploy.Failf("component %s is Terraform; its environment %s has no provisioningRepository (self-managed provisioning)", d.Component, env.Name)
+		}
+		sec := &bundle.Section{Files: map[string][]byte{componentFileName(tmpl): []byte(st.TemplateFile)}}
+		return dp.selfManagedJob(ctx, env.ProvisioningRepository, sec, d, job, &terraform.Request{Kind: terraform.Component,
+			EnvironmentName: env.Name, ServiceName: st.ServiceName, ServiceInstanceName: st.ServiceInstanceName, ComponentName: d.Component,
+			EnvironmentARN: s.envARN(d.AccountID, env.Name)})
+	}
 	role, err := componentRoleOf(ctx, s.store, env)
 	if err != nil {
 		return nil, nil, err
 	}
 	return dp.cloudFormationJob(d, st.TemplateFile, job, "component", d.Component, role)
+}
+
+// componentFileName is what a Terraform component's templateFile is called in its folder:
+// the manifest's file when it names one plain .tf file, else main.tf (Proton's name for it
+// is not documented).
+func componentFileName(t *bundle.Template) string {
+	if f := t.Files[0]; strings.HasSuffix(f, ".tf") && !strings.ContainsAny(f, "*?[/\\") {
+		return f
+	}
+	return "main.tf"
 }
 
 // renderContext decodes a namespace for rendering with numbers kept exact (json.Number),

@@ -118,7 +118,7 @@ func (dp *Deployer) prepareInstance(ctx context.Context, d *store.Deployment) (p
 		return nil, nil, err
 	}
 	if repo := env.ProvisioningRepository; repo != nil && b.Infrastructure.Manifest.Templates[0].RenderingEngine == "hcl" {
-		return dp.selfManagedJob(repo, b.Infrastructure, d, job, &terraform.Request{Kind: terraform.ServiceInstance,
+		return dp.selfManagedJob(ctx, repo, b.Infrastructure, d, job, &terraform.Request{Kind: terraform.ServiceInstance,
 			EnvironmentName: env.Name, ServiceName: d.ServiceName, ServiceInstanceName: d.ServiceInstanceName,
 			EnvironmentARN: s.envARN(d.AccountID, env.Name), TemplateARN: s.arn(d.AccountID, "service-template/"+name),
 			TemplateMajor: strconv.Itoa(major), TemplateMinor: strconv.Itoa(minor)})
@@ -188,7 +188,7 @@ func (dp *Deployer) preparePipeline(ctx context.Context, d *store.Deployment) (p
 		return nil, nil, err
 	}
 	if repo := settings.PipelineProvisioningRepository; repo != nil && b.Pipeline.Manifest.Templates[0].RenderingEngine == "hcl" {
-		return dp.selfManagedJob(repo, b.Pipeline, d, job, &terraform.Request{Kind: terraform.ServicePipeline, ServiceName: d.ServiceName,
+		return dp.selfManagedJob(ctx, repo, b.Pipeline, d, job, &terraform.Request{Kind: terraform.ServicePipeline, ServiceName: d.ServiceName,
 			TemplateARN: s.arn(d.AccountID, "service-template/"+name), TemplateMajor: strconv.Itoa(major), TemplateMinor: strconv.Itoa(minor)})
 	}
 	return dp.sectionJob(d, b.Pipeline, job, "pipeline", d.ServiceName, settings.PipelineServiceRoleArn)

@@ -193,7 +193,7 @@ func (s *Service) NotifyResourceDeploymentStatusChange(ctx context.Context, in *
 			d.ReportedStatus, d.ReportedMessage = string(in.Status), deref(in.StatusMessage)
 			if d.Awaiting {
 				// The report a handed-on deployment waited for: it ends now.
-				return s.settleAwaiting(ctx, q, d, string(in.Status), deref(in.StatusMessage))
+				return s.settleAwaiting(ctx, q, d, string(in.Status), deref(in.StatusMessage), false)
 			}
 		}
 		d.LastModifiedAt = s.now()
@@ -256,10 +256,12 @@ func currentDeployment(ctx context.Context, q store.Queries, accountID string, p
 }
 
 // settleAwaiting ends a deployment that was handed on (see store.Deployment.Awaiting) with
-// status, and applies it to its resource as the runner would have.
-func (s *Service) settleAwaiting(ctx context.Context, q store.Queries, d *store.Deployment, status, message string) error {
+// status, and applies it to its resource as the runner would have. closeRequest leaves its
+// request (pull request, branch) open for the watcher to close.
+func (s *Service) settleAwaiting(ctx context.Context, q store.Queries, d *store.Deployment, status, message string, closeRequest bool) error {
 	now := s.now()
 	d.Status, d.StatusMessage, d.Awaiting, d.CompletedAt, d.LastModifiedAt = status, message, false, now, now
+	d.RequestOpen = closeRequest && d.Request != ""
 	if d.Log == nil {
 		d.Log = []byte{}
 	}

@@ -240,13 +240,9 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 	}
 	var repo *store.RepositoryBranch
 	if r := in.ProvisioningRepository; r != nil {
-		if s.repoURL == nil {
-			return nil, api.NotImplementedf("self-managed provisioning on this server")
+		if repo, err = s.linkedRepository(ctx, s.store, c.AccountID, "provisioningRepository", r); err != nil {
+			return nil, err
 		}
-		if _, err := s.repoURL(string(r.Provider), r.Name); err != nil {
-			return nil, api.Validationf("provisioningRepository: %v", err)
-		}
-		repo = &store.RepositoryBranch{ARN: s.arn(c.AccountID, "repository/"+string(r.Provider)+":"+r.Name), Provider: string(r.Provider), Name: r.Name, Branch: r.Branch}
 	}
 	var conn *store.AccountConnection
 	codebuildRole := in.CodebuildRoleArn
@@ -389,12 +385,20 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnviron
 	if err != nil {
 		return nil, err
 	}
-	if in.ProvisioningRepository != nil {
-		return nil, api.NotImplementedf("self-managed provisioning (provisioningRepository) yet")
-	}
 	e, err := s.getEnvironment(ctx, s.store, c.AccountID, in.Name)
 	if err != nil {
 		return nil, err
+	}
+	var repo *store.RepositoryBranch
+	if in.ProvisioningRepository != nil {
+		// Another repository for a self-managed environment: its next deployments go
+		// there. The provisioning method itself cannot change.
+		if e.ProvisioningRepository == nil {
+			return nil, api.Validationf("provisioningRepository: environment %s is not provisioned through a repository (self-managed provisioning); its provisioning method cannot change", e.Name)
+		}
+		if repo, err = s.linkedRepository(ctx, s.store, c.AccountID, "provisioningRepository", in.ProvisioningRepository); err != nil {
+			return nil, err
+		}
 	}
 	var conn *store.AccountConnection
 	if in.EnvironmentAccountConnectionId != "" {
@@ -443,6 +447,9 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnviron
 		}
 		if in.ComponentRoleArn != "" {
 			cur.ComponentRoleArn = in.ComponentRoleArn
+		}
+		if repo != nil {
+			cur.ProvisioningRepository = repo
 		}
 		if conn != nil {
 			if err := holdConnection(ctx, q, conn.ID); err != nil {
@@ -638,7 +645,7 @@ func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *types.Can
 		if d.Awaiting {
 			// Nothing runs here to stop: the handed-on work is abandoned (a pull request
 			// left unmerged), the environment goes back to its last state at once.
-			if err := s.settleAwaiting(ctx, q, d, store.StatusCancelled, "Deployment cancelled"); err != nil {
+			if err := s.settleAwaiting(ctx, q, d, store.StatusCancelled, "Deployment cancelled", true); err != nil {
 				return err
 			}
 			out, err = s.getEnvironment(ctx, q, c.AccountID, in.EnvironmentName)
@@ -658,6 +665,7 @@ func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *types.Can
 	if err != nil {
 		return nil, err
 	}
+	s.kickWatcher() // a cancelled hand-on's request is to be closed
 	return &types.CancelEnvironmentDeploymentOutput{Environment: s.environmentOut(out)}, nil
 }
 

@@ -419,6 +419,7 @@ func (s *Service) CancelServiceInstanceDeployment(ctx context.Context, in *types
 	if err != nil {
 		return nil, err
 	}
+	s.kickWatcher() // a cancelled hand-on's request is to be closed
 	return &types.CancelServiceInstanceDeploymentOutput{ServiceInstance: s.instanceOut(out)}, nil
 }
 
@@ -435,7 +436,7 @@ func (s *Service) cancelDeployment(ctx context.Context, q store.Queries, account
 		return false, err
 	}
 	if d.Awaiting {
-		return true, s.settleAwaiting(ctx, q, d, store.StatusCancelled, "Deployment cancelled")
+		return true, s.settleAwaiting(ctx, q, d, store.StatusCancelled, "Deployment cancelled", true)
 	}
 	d.Status, d.LastModifiedAt = store.StatusCancelling, s.now()
 	if err := q.DeploymentUpdate(ctx, d); err != nil {

@@ -131,6 +131,7 @@ func (s *Service) CancelServicePipelineDeployment(ctx context.Context, in *types
 	if err != nil {
 		return nil, err
 	}
+	s.kickWatcher() // a cancelled hand-on's request is to be closed
 	return &types.CancelServicePipelineDeploymentOutput{Pipeline: s.pipelineOut(out)}, nil
 }
 

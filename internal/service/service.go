@@ -15,6 +15,7 @@ import (
 	"github.com/openproton/openproton/internal/bucket"
 	"github.com/openproton/openproton/internal/engine"
 	"github.com/openproton/openproton/internal/pagetoken"
+	"github.com/openproton/openproton/internal/repoaccess"
 	"github.com/openproton/openproton/internal/store"
 )
 
@@ -32,7 +33,8 @@ type Service struct {
 
 	queue       engine.Queue // where deployments' jobs go
 	bundleCache bundleCache
-	repoURL     func(provider, name string) (string, error)
+	repos       *repoaccess.Access // nil refuses repositories
+	watchKick   chan struct{}      // wakes the handed-on request watcher
 }
 
 var _ api.Service = (*Service)(nil)
@@ -46,9 +48,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// Queue takes deployment jobs; deployments are refused without one.
 	Queue engine.Queue
-	// RepositoryURL resolves a provider's repository (owner/name) to a git remote for
-	// self-managed provisioning; nil refuses it.
-	RepositoryURL func(provider, name string) (string, error)
+	// Repositories reaches linked git repositories (self-managed provisioning, sync);
+	// nil refuses them.
+	Repositories *repoaccess.Access
 }
 
 // New builds the service, loading the pagination key all replicas share.
@@ -72,7 +74,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.Logger = slog.Default()
 	}
 	return &Service{store: o.Store, bundles: o.Bundles, region: o.Region, tokens: tokens, now: o.Now, log: o.Logger,
-		kick: make(chan struct{}, 1), queue: o.Queue, repoURL: o.RepositoryURL}, nil
+		kick: make(chan struct{}, 1), queue: o.Queue, repos: o.Repositories, watchKick: make(chan struct{}, 1)}, nil
 }
 
 // caller returns the authenticated caller; the server always sets one.

@@ -78,6 +78,15 @@ func (s *Service) resourceExists(ctx context.Context, q store.Queries, accountID
 			return false, nil
 		}
 		_, err = q.ComponentGet(ctx, accountID, p.Path)
+	case "repository":
+		provider, name, ok := strings.Cut(p.Path, ":")
+		if !ok {
+			return false, nil
+		}
+		var r *store.Repository
+		if r, err = q.RepositoryGet(ctx, accountID, strings.ToUpper(provider), name); err == nil && r.ARN != p.Raw {
+			return false, nil
+		}
 	case "environment-account-connection":
 		// Tagged in the environment account, whose ARN it carries.
 		var conn *store.AccountConnection

@@ -135,6 +135,20 @@ type Queries interface {
 	// now (the replica running them stopped), and those without a lease untouched since
 	// idleBefore (their job was lost), oldest first.
 	DeploymentsOrphaned(ctx context.Context, now, idleBefore time.Time, limit int) ([]*Deployment, error)
+	// DeploymentsWithOpenRequest lists deployments of every account whose handed-on
+	// request is open (RequestOpen), least recently modified first.
+	DeploymentsWithOpenRequest(ctx context.Context, limit int) ([]*Deployment, error)
+
+	// Repositories are linked git repositories, unique by (account, provider, name).
+	// RepositoryCreate returns ErrAlreadyExists for a duplicate.
+	RepositoryCreate(ctx context.Context, r *Repository) error
+	RepositoryGet(ctx context.Context, accountID, provider, name string) (*Repository, error)
+	RepositoryDelete(ctx context.Context, accountID, provider, name string) error
+	// RepositoryList pages by provider, then name.
+	RepositoryList(ctx context.Context, accountID string, p Page) ([]*Repository, string, error)
+	// EnvironmentsUsingRepository names up to limit environments whose provisioning
+	// repository is the repository arn.
+	EnvironmentsUsingRepository(ctx context.Context, accountID, arn string, limit int) ([]string, error)
 
 	// Account connections are unique by id. Update is versioned.
 	AccountConnectionCreate(ctx context.Context, c *AccountConnection) error
@@ -221,6 +235,17 @@ type AccessKey struct {
 }
 
 type RepositoryBranch struct{ ARN, Provider, Name, Branch string }
+
+// Repository is a linked git repository: Proton's repository link. ConnectionARN names
+// the credentials the server uses for it (never stored here).
+type Repository struct {
+	AccountID      string
+	Provider, Name string // GITHUB | GITHUB_ENTERPRISE | BITBUCKET; owner/name
+	ARN            string
+	ConnectionARN  string
+	EncryptionKey  string
+	CreatedAt      time.Time
+}
 
 type AccountSettings struct {
 	AccountID                      string
@@ -397,7 +422,13 @@ type Deployment struct {
 	// Awaiting: the engine handed the work on (a pull request of self-managed
 	// provisioning) and the deployment stays in flight, unleased, until
 	// NotifyResourceDeploymentStatusChange reports how it ended.
-	Awaiting                                             bool
+	Awaiting bool
+	// Request is where the work was handed on (JSON: the pushed branch and its pull
+	// request), "" when it was not. RequestOpen means the request still needs watching
+	// (an open pull request whose closing cancels the deployment) or closing (its
+	// deployment was cancelled).
+	Request                                              string
+	RequestOpen                                          bool
 	LastAttemptedDeploymentID, LastSucceededDeploymentID string
 	Attempt                                              int
 	LeaseOwner                                           string

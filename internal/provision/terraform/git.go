@@ -432,3 +432,33 @@ func (r *Remote) fail(op string, err error) error {
 	}
 	return e
 }
+
+// DeleteBranch removes a deployment's branch from the remote: Proton's pull request is
+// closed. Only a branch still at commit is removed (deleted reports it); one that is gone
+// already, or that someone moved on, is left alone.
+func DeleteBranch(ctx context.Context, rem Remote, branch, commit string) (deleted bool, err error) {
+	repo, err := git.Init(memory.NewStorage(), nil)
+	if err != nil {
+		return false, fmt.Errorf("terraform: %w", err)
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{rem.URL}}); err != nil {
+		return false, fmt.Errorf("terraform: %w", err)
+	}
+	auth := rem.authMethod()
+	ref := plumbing.NewBranchReferenceName(branch)
+	tip, err := remoteBranch(ctx, repo, auth, ref)
+	if err != nil {
+		return false, rem.fail("listing the remote's branches", err)
+	}
+	if tip.IsZero() || tip.String() != commit {
+		return false, nil
+	}
+	// RequireRemoteRefs makes the deletion conditional on the tip, as --force-with-lease.
+	err = repo.PushContext(ctx, &git.PushOptions{RemoteName: "origin", Auth: auth,
+		RefSpecs:          []config.RefSpec{config.RefSpec(":" + ref)},
+		RequireRemoteRefs: []config.RefSpec{config.RefSpec(commit + ":" + ref.String())}})
+	if err != nil {
+		return false, rem.fail("deleting branch "+branch+" of "+rem.displayURL(), err)
+	}
+	return true, nil
+}

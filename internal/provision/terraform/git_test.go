@@ -651,3 +651,35 @@ func TestCredentialsStayOutOfErrors(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestDeleteBranch: withdrawing a deployment removes its branch only while the branch is
+// still at the deployment's commit.
+func TestDeleteBranch(t *testing.T) {
+	ctx := context.Background()
+	remote := newRemote(t, map[string]string{"README.md": "infra\n"})
+	res, err := Commit(ctx, envRequest(remote, deploy1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := branchCommit(t, inspect(t, remote), "main").Hash.String()
+	// Someone else's commit: left alone.
+	if deleted, err := DeleteBranch(ctx, Remote{URL: remote}, res.Branch, main); err != nil || deleted {
+		t.Errorf("branch moved on: deleted=%v %v", deleted, err)
+	}
+	if got := branches(t, remote); !slices.Contains(got, res.Branch) {
+		t.Fatalf("branch deleted although it was not at the deployment's commit: %v", got)
+	}
+	if deleted, err := DeleteBranch(ctx, Remote{URL: remote}, res.Branch, res.Commit); err != nil || !deleted {
+		t.Errorf("delete: deleted=%v %v", deleted, err)
+	}
+	if got := branches(t, remote); !slices.Equal(got, []string{"main"}) {
+		t.Errorf("branches after delete = %v", got)
+	}
+	if branchCommit(t, inspect(t, remote), "main").Hash.String() != main {
+		t.Error("main moved")
+	}
+	// Gone already: nothing to do.
+	if deleted, err := DeleteBranch(ctx, Remote{URL: remote}, res.Branch, res.Commit); err != nil || deleted {
+		t.Errorf("delete again: deleted=%v %v", deleted, err)
+	}
+}

@@ -13,22 +13,22 @@ import (
 const deploymentColumns = `account_id, id, target_type, target_arn, target_created_at, environment_name, service_name,
 	service_instance_name, component_name, action, status, status_message, initial_state, target_state, inputs, initial_inputs, outputs,
 	reported_status, reported_message, last_attempted_id, last_succeeded_id, attempt, lease_owner, lease_expires_at,
-	created_at, last_modified_at, completed_at, resources, awaiting, version`
+	created_at, last_modified_at, completed_at, resources, awaiting, request, request_open, version`
 
 func scanDeployment(r scanner) (*store.Deployment, error) {
 	var d store.Deployment
 	var outputs, resources string
-	var target, lease, created, modified, completed, awaiting int64
+	var target, lease, created, modified, completed, awaiting, requestOpen int64
 	if err := r.Scan(&d.AccountID, &d.ID, &d.TargetType, &d.TargetARN, &target, &d.EnvironmentName, &d.ServiceName,
 		&d.ServiceInstanceName, &d.Component, &d.Action, &d.Status, &d.StatusMessage, &d.InitialState, &d.TargetState, &d.Inputs, &d.InitialInputs, &outputs,
 		&d.ReportedStatus, &d.ReportedMessage, &d.LastAttemptedDeploymentID, &d.LastSucceededDeploymentID, &d.Attempt,
-		&d.LeaseOwner, &lease, &created, &modified, &completed, &resources, &awaiting, &d.Version); err != nil {
+		&d.LeaseOwner, &lease, &created, &modified, &completed, &resources, &awaiting, &d.Request, &requestOpen, &d.Version); err != nil {
 		return nil, err
 	}
 	if err := unmarshalOutputs(outputs, &d.Outputs); err != nil {
 		return nil, fmt.Errorf("deployment %s outputs: %w", d.ID, err)
 	}
-	d.Awaiting = awaiting != 0
+	d.Awaiting, d.RequestOpen = awaiting != 0, requestOpen != 0
 	if resources != "" && resources != "[]" {
 		if err := json.Unmarshal([]byte(resources), &d.Resources); err != nil {
 			return nil, fmt.Errorf("deployment %s resources: %w", d.ID, err)
@@ -80,12 +80,13 @@ func (q *Queries) DeploymentCreate(ctx context.Context, d *store.Deployment) err
 		log = []byte{}
 	}
 	err := insert(ctx, q.W, `INSERT INTO deployments (`+deploymentColumns+`, sort_key, log) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $30, $31, 1, $28, $29) ON CONFLICT DO NOTHING`,
+		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $30, $31, $32, $33, 1, $28, $29) ON CONFLICT DO NOTHING`,
 		d.AccountID, d.ID, d.TargetType, d.TargetARN, micros(d.TargetCreatedAt), d.EnvironmentName, d.ServiceName,
 		d.ServiceInstanceName, d.Component, d.Action, d.Status, d.StatusMessage, d.InitialState, d.TargetState,
 		d.Inputs, d.InitialInputs, marshalOutputs(d.Outputs), d.ReportedStatus, d.ReportedMessage, d.LastAttemptedDeploymentID, d.LastSucceededDeploymentID,
 		d.Attempt, d.LeaseOwner, optionalMicros(d.LeaseExpiresAt), micros(d.CreatedAt), micros(d.LastModifiedAt),
-		optionalMicros(d.CompletedAt), deploymentSortKey(d), log, marshalResources(d.Resources), boolInt(d.Awaiting))
+		optionalMicros(d.CompletedAt), deploymentSortKey(d), log, marshalResources(d.Resources), boolInt(d.Awaiting),
+		d.Request, boolInt(d.RequestOpen))
 	if err != nil {
 		return wrap(err, "create deployment %s", d.ID)
 	}
@@ -108,15 +109,15 @@ func (q *Queries) DeploymentLog(ctx context.Context, accountID, id string) ([]by
 func (q *Queries) DeploymentUpdate(ctx context.Context, d *store.Deployment) error {
 	args := []any{d.AccountID, d.ID, d.Status, d.StatusMessage, d.InitialState, d.TargetState, marshalOutputs(d.Outputs),
 		d.ReportedStatus, d.ReportedMessage, d.Attempt, d.LeaseOwner, optionalMicros(d.LeaseExpiresAt), micros(d.LastModifiedAt),
-		optionalMicros(d.CompletedAt), d.Version, marshalResources(d.Resources), boolInt(d.Awaiting)}
+		optionalMicros(d.CompletedAt), d.Version, marshalResources(d.Resources), boolInt(d.Awaiting), d.Request, boolInt(d.RequestOpen)}
 	set := ""
 	if d.Log != nil {
 		args = append(args, d.Log)
-		set = ", log = $18"
+		set = ", log = $20"
 	}
 	n, err := q.W.Exec(ctx, `UPDATE deployments SET status = $3, status_message = $4, initial_state = $5, target_state = $6,
 		outputs = $7, reported_status = $8, reported_message = $9, attempt = $10, lease_owner = $11, lease_expires_at = $12,
-		last_modified_at = $13, completed_at = $14, resources = $16, awaiting = $17, version = version + 1`+set+`
+		last_modified_at = $13, completed_at = $14, resources = $16, awaiting = $17, request = $18, request_open = $19, version = version + 1`+set+`
 		WHERE account_id = $1 AND id = $2 AND version = $15`, args...)
 	err = q.versionedWrite(ctx, n, err, `SELECT count(*) FROM deployments WHERE account_id = $1 AND id = $2`, d.AccountID, d.ID)
 	if err != nil {
@@ -192,4 +193,22 @@ func (q *Queries) DeploymentsOrphaned(ctx context.Context, now, idleBefore time.
 		out = append(out, d)
 	}
 	return out, wrap(rows.Err(), "orphaned deployments")
+}
+
+func (q *Queries) DeploymentsWithOpenRequest(ctx context.Context, limit int) ([]*store.Deployment, error) {
+	rows, err := q.R.Query(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE request_open = 1
+		ORDER BY last_modified_at LIMIT $1`, limit)
+	if err != nil {
+		return nil, wrap(err, "deployments with open requests")
+	}
+	defer rows.Close()
+	var out []*store.Deployment
+	for rows.Next() {
+		d, err := scanDeployment(rows)
+		if err != nil {
+			return nil, wrap(err, "deployments with open requests")
+		}
+		out = append(out, d)
+	}
+	return out, wrap(rows.Err(), "deployments with open requests")
 }

@@ -47,6 +47,8 @@ func Exercise(t *testing.T, open Opener) {
 		{"Deployments", testDeployments},
 		{"AccountConnections", testAccountConnections},
 		{"Services", testServices},
+		{"Repositories", testRepositories},
+		{"OpenRequests", testOpenRequests},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

@@ -1,0 +1,156 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/openproton/openproton/internal/api"
+	"github.com/openproton/openproton/internal/api/types"
+	"github.com/openproton/openproton/internal/store"
+)
+
+// repositoryARN is Proton's ARN of a repository link: the provider in lower case, then
+// the repository's owner/name, e.g. …:repository/github:myrepos/environments.
+func (s *Service) repositoryARN(accountID, provider, name string) string {
+	return s.arn(accountID, "repository/"+strings.ToLower(provider)+":"+name)
+}
+
+func repositoryOut(r *store.Repository) *types.Repository {
+	return &types.Repository{Arn: r.ARN, Provider: types.RepositoryProvider(r.Provider), Name: r.Name,
+		ConnectionArn: r.ConnectionARN, EncryptionKey: r.EncryptionKey}
+}
+
+// CreateRepository links a repository: the server must know where the provider's
+// repositories live (--repository-urls); the connection ARN names the credentials it uses
+// for them (--repository-credentials), which never pass through the API.
+func (s *Service) CreateRepository(ctx context.Context, in *types.CreateRepositoryInput) (*types.CreateRepositoryOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.repos == nil {
+		return nil, api.NotImplementedf("repositories on this server (no repository configuration)")
+	}
+	if _, err := s.repos.URL(string(in.Provider), in.Name); err != nil {
+		return nil, api.Validationf("provider: %v", err)
+	}
+	r := &store.Repository{AccountID: c.AccountID, Provider: string(in.Provider), Name: in.Name,
+		ARN: s.repositoryARN(c.AccountID, string(in.Provider), in.Name), ConnectionARN: in.ConnectionArn,
+		EncryptionKey: in.EncryptionKey, CreatedAt: s.now()}
+	err = s.createWithTags(ctx, c.AccountID, r.ARN, in.Tags, func(q store.Queries) error {
+		return q.RepositoryCreate(ctx, r)
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		old, gerr := s.store.RepositoryGet(ctx, c.AccountID, r.Provider, r.Name)
+		if gerr != nil {
+			return nil, gerr
+		}
+		same := old.ConnectionARN == r.ConnectionARN && old.EncryptionKey == r.EncryptionKey
+		if err := s.sameRetry(ctx, c.AccountID, r.ARN, in.Tags, same, false, "repository "+r.Provider+" "+r.Name); err != nil {
+			return nil, err
+		}
+		r, err = old, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &types.CreateRepositoryOutput{Repository: repositoryOut(r)}, nil
+}
+
+func (s *Service) GetRepository(ctx context.Context, in *types.GetRepositoryInput) (*types.GetRepositoryOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.getRepository(ctx, s.store, c.AccountID, string(in.Provider), in.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &types.GetRepositoryOutput{Repository: repositoryOut(r)}, nil
+}
+
+func (s *Service) getRepository(ctx context.Context, q store.Queries, accountID, provider, name string) (*store.Repository, error) {
+	r, err := q.RepositoryGet(ctx, accountID, provider, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.NotFoundf("repository %s %s not found", provider, name)
+	}
+	return r, err
+}
+
+func (s *Service) ListRepositories(ctx context.Context, in *types.ListRepositoriesInput) (*types.ListRepositoriesOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	scope := "repositories/" + c.AccountID
+	p, err := s.openPage(scope, in.NextToken, in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
+	list, next, err := s.store.RepositoryList(ctx, c.AccountID, p)
+	if err != nil {
+		return nil, err
+	}
+	out := &types.ListRepositoriesOutput{Repositories: []types.RepositorySummary{}, NextToken: s.sealPage(scope, next)}
+	for _, r := range list {
+		out.Repositories = append(out.Repositories, types.RepositorySummary{Arn: r.ARN, Provider: types.RepositoryProvider(r.Provider),
+			Name: r.Name, ConnectionArn: r.ConnectionARN})
+	}
+	return out, nil
+}
+
+// DeleteRepository removes the link only (nothing in the repository changes). A
+// repository that environments or the account's pipelines provision through cannot be
+// unlinked: their next deployment would have nowhere to go (Proton's behaviour here is
+// not documented; refusing is the safe choice).
+func (s *Service) DeleteRepository(ctx context.Context, in *types.DeleteRepositoryInput) (*types.DeleteRepositoryOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *store.Repository
+	err = s.store.Tx(ctx, func(q store.Queries) error {
+		r, err := s.getRepository(ctx, q, c.AccountID, string(in.Provider), in.Name)
+		if err != nil {
+			return err
+		}
+		users, err := q.EnvironmentsUsingRepository(ctx, c.AccountID, r.ARN, 5)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return api.Conflictf("repository %s %s is the provisioning repository of environment(s) %s", r.Provider, r.Name, strings.Join(users, ", "))
+		}
+		settings, err := q.AccountSettingsGet(ctx, c.AccountID)
+		if err != nil {
+			return err
+		}
+		if pr := settings.PipelineProvisioningRepository; pr != nil && pr.ARN == r.ARN {
+			return api.Conflictf("repository %s %s is the account's pipelineProvisioningRepository; remove it with UpdateAccountSettings first", r.Provider, r.Name)
+		}
+		if err := q.RepositoryDelete(ctx, c.AccountID, r.Provider, r.Name); err != nil {
+			return err
+		}
+		out = r
+		return q.TagsDeleteAll(ctx, c.AccountID, r.ARN)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &types.DeleteRepositoryOutput{Repository: repositoryOut(out)}, nil
+}
+
+// linkedRepository resolves a repository named in a request (an environment's
+// provisioningRepository, the account's pipelineProvisioningRepository) to its link: it
+// must have been created with CreateRepository, as in Proton.
+func (s *Service) linkedRepository(ctx context.Context, q store.Queries, accountID, field string, in *types.RepositoryBranchInput) (*store.RepositoryBranch, error) {
+	r, err := q.RepositoryGet(ctx, accountID, string(in.Provider), in.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.Validationf("%s: repository %s %s is not linked; link it with CreateRepository first", field, in.Provider, in.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &store.RepositoryBranch{ARN: r.ARN, Provider: r.Provider, Name: r.Name, Branch: in.Branch}, nil
+}

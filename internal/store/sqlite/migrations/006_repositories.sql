@@ -1,0 +1,16 @@
+CREATE TABLE repositories (
+    account_id     TEXT NOT NULL,
+    provider       TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    arn            TEXT NOT NULL,
+    connection_arn TEXT NOT NULL,
+    encryption_key TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    PRIMARY KEY (account_id, provider, name)
+);
+
+-- Where a deployment's work was handed on (a pushed branch and its pull request), and
+-- whether that request still needs watching or closing.
+ALTER TABLE deployments ADD COLUMN request TEXT NOT NULL DEFAULT '';
+ALTER TABLE deployments ADD COLUMN request_open INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX deployments_open_requests ON deployments (last_modified_at) WHERE request_open = 1;
