@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/riverqueue/river"
 
 	"github.com/openproton/openproton/internal/auth"
@@ -24,6 +26,7 @@ import (
 	"github.com/openproton/openproton/internal/provision"
 	"github.com/openproton/openproton/internal/provision/cloudformation"
 	"github.com/openproton/openproton/internal/provision/local"
+	"github.com/openproton/openproton/internal/provision/tfapply"
 	"github.com/openproton/openproton/internal/render"
 	"github.com/openproton/openproton/internal/server"
 	"github.com/openproton/openproton/internal/service"
@@ -110,7 +113,7 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 		return nil, err
 	}
 	svc, err := service.New(ctx, service.Options{Store: s.store, Bundles: s.bundles, Region: cfg.Region, Logger: logger, Queue: s.queue,
-		Repositories: repos})
+		Repositories: repos, TerraformDirect: cfg.TerraformBin != ""})
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +130,11 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	}
 	deployer.CloudFormation = &cloudformation.Provisioner{Config: awsCfg, PollMin: cfg.CloudFormationPoll, PollMax: 10 * cfg.CloudFormationPoll}
 	deployer.Render = render.Render
+	if cfg.TerraformBin != "" {
+		deployer.Terraform = &tfapply.Provisioner{Bin: cfg.TerraformBin, StateDir: filepath.Join(cfg.DataDir, "terraform", "state"),
+			WorkDir: cfg.DeploymentWorkRoot, PluginCacheDir: filepath.Join(cfg.DataDir, "terraform", "plugins")}
+		deployer.AssumeRole = assumeRole(awsCfg)
+	}
 	runner.Resources = deployer
 
 	// Background work lives until Shutdown.
@@ -225,4 +233,28 @@ func (s *Server) closeResources() error {
 		errs = append(errs, s.store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// assumeRole gives a deployment's own commands (direct Terraform) temporary credentials of
+// the resource's role, through the server's AWS configuration (AWS_ENDPOINT_URL_STS
+// redirects it). They last an hour, STS's default, which bounds what a leaked one can do.
+func assumeRole(cfg aws.Config) func(ctx context.Context, roleARN, deploymentID string) (map[string]string, error) {
+	client := sts.NewFromConfig(cfg)
+	return func(ctx context.Context, roleARN, deploymentID string) (map[string]string, error) {
+		out, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(roleARN),
+			RoleSessionName: aws.String(sessionName(deploymentID))})
+		if err != nil {
+			return nil, err
+		}
+		c := out.Credentials
+		return map[string]string{"AWS_ACCESS_KEY_ID": aws.ToString(c.AccessKeyId), "AWS_SECRET_ACCESS_KEY": aws.ToString(c.SecretAccessKey),
+			"AWS_SESSION_TOKEN": aws.ToString(c.SessionToken)}, nil
+	}
+}
+
+// sessionName names the deployment in the role's CloudTrail entries (at most 64
+// characters of [\w+=,.@-]; a deployment id is a UUID).
+func sessionName(deploymentID string) string {
+	name := "openproton-" + deploymentID
+	return name[:min(len(name), 64)]
 }

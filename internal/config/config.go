@@ -48,6 +48,9 @@ type Server struct {
 	// PullRequestPoll is how often open pull requests are checked for being closed.
 	PullRequestPoll time.Duration
 	DeploymentPath  string // PATH deployment commands run with ("" = a fixed system PATH)
+	// TerraformBin is a terraform or tofu binary that applies Terraform templates which no
+	// provisioning repository takes ("" = such templates are refused).
+	TerraformBin string
 
 	// Root key of the default account (OPENPROTON_ROOT_ACCESS_KEY_ID / _SECRET_ACCESS_KEY);
 	// environment only, never flags, so it stays out of process listings.
@@ -104,6 +107,7 @@ func (c *Server) Bind(fs *pflag.FlagSet) {
 	str(&c.Provisioner, "provisioner", "local", "local runs CodeBuild-style provisioning commands on this machine; noop succeeds without running anything (tests, benchmarks)")
 	str(&c.DeploymentPath, "deployment-path", "", "PATH that deployment commands run with (default /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin); the server's own environment is never passed on")
 	str(&c.DeploymentWorkRoot, "deployment-work-root", "", "directory for deployments' private working directories (default: the system temp dir)")
+	str(&c.TerraformBin, "terraform-bin", "", "terraform or tofu binary that applies Terraform templates directly when no provisioning repository takes them (state is kept under the data dir); unset, such templates are refused")
 	str(&c.RepositoryURLs, "repository-urls", DefaultRepositoryURLs, "where each provider's repositories live, PROVIDER=BASE_URL pairs separated by commas (a repository owner/name is BASE_URL/owner/name); file:// URLs reach local repositories")
 	str(&c.RepositoryCredentials, "repository-credentials", "", "YAML file mapping each repository connection ARN to {username, token | tokenFile}, what its repositories authenticate with")
 	str(&c.RepositoryToken, "repository-token", "", "token that repositories whose connection is not in --repository-credentials authenticate with")

@@ -48,6 +48,7 @@ func TestOnPostgres(t *testing.T) {
 		{"Repositories", TestRepositories},
 		{"SelfManagedPullRequests", TestSelfManagedPullRequests},
 		{"SelfManagedPipelinesAndComponents", TestSelfManagedPipelinesAndComponents},
+		{"TerraformDirectApply", TestTerraformDirectApply},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

@@ -110,8 +110,8 @@ func TestSelfManagedTerraformEnvironment(t *testing.T) {
 	}
 	linkRepo(t, c, types.RepositoryProviderGithub, "org/infra")
 	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("direct"), TemplateName: aws.String("tf"),
-		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: web\n")}); apiCode(err) != "NotImplementedException" {
-		t.Errorf("Terraform without a provisioning repository: %v", err)
+		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: web\n")}); apiCode(err) != "ValidationException" || !strings.Contains(err.Error(), "provisioningRepository") {
+		t.Errorf("Terraform without a provisioning repository on a server that does not apply it: %v", err)
 	}
 	created, err := create(types.RepositoryProviderGithub, "prod")
 	if err != nil {

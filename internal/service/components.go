@@ -179,9 +179,9 @@ func checkComponentManifest(manifest string) (*bundle.Template, error) {
 
 // checkComponentEngine refuses a component its environment cannot provision: Terraform
 // components go through the environment's provisioning repository (self-managed
-// provisioning).
-func checkComponentEngine(t *bundle.Template, env *store.Environment) error {
-	if t.TemplateLanguage == "terraform" && env.ProvisioningRepository == nil {
+// provisioning) unless the server applies Terraform itself.
+func (s *Service) checkComponentEngine(t *bundle.Template, env *store.Environment) error {
+	if t.TemplateLanguage == "terraform" && env.ProvisioningRepository == nil && !s.terraformDirect {
 		return api.Validationf("manifest: a Terraform component needs an environment with a provisioningRepository (self-managed provisioning); environment %s has none", env.Name)
 	}
 	return nil
@@ -246,7 +246,7 @@ func (s *Service) CreateComponent(ctx context.Context, in *types.CreateComponent
 		if err != nil {
 			return err
 		}
-		if err := checkComponentEngine(tmpl, env); err != nil {
+		if err := s.checkComponentEngine(tmpl, env); err != nil {
 			return err
 		}
 		if in.ClientToken != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,11 @@ type Deployer struct {
 	// need both.
 	Render         func(name, text string, ctx map[string]any) (string, error)
 	CloudFormation provision.Provisioner
+	// Terraform applies Terraform templates directly where no provisioning repository
+	// takes them (--terraform-bin); nil refuses them. AssumeRole gives it temporary
+	// credentials of the resource's role, as AWS_* variables.
+	Terraform  provision.Provisioner
+	AssumeRole func(ctx context.Context, roleARN, session string) (map[string]string, error)
 }
 
 var _ deploy.Resources = (*Deployer)(nil)
@@ -114,14 +120,18 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 	if err != nil {
 		return nil, nil, gone(err, "environment %s", d.EnvironmentName)
 	}
-	if repo := e.ProvisioningRepository; repo != nil && b.Infrastructure.Manifest.Templates[0].RenderingEngine == "hcl" {
-		return dp.selfManagedJob(ctx, repo, b.Infrastructure, d, job, &terraform.Request{Kind: terraform.Environment, EnvironmentName: e.Name,
-			TemplateARN: s.arn(d.AccountID, "environment-template/"+st.TemplateName), TemplateMajor: st.TemplateMajorVersion,
-			TemplateMinor: st.TemplateMinorVersion})
-	}
 	role, err := serviceRoleOf(ctx, s.store, e)
 	if err != nil {
 		return nil, nil, err
+	}
+	if b.Infrastructure.Manifest.Templates[0].RenderingEngine == "hcl" {
+		req := &terraform.Request{Kind: terraform.Environment, EnvironmentName: e.Name,
+			TemplateARN: s.arn(d.AccountID, "environment-template/"+st.TemplateName), TemplateMajor: st.TemplateMajorVersion,
+			TemplateMinor: st.TemplateMinorVersion}
+		if repo := e.ProvisioningRepository; repo != nil {
+			return dp.selfManagedJob(ctx, repo, b.Infrastructure, d, job, req)
+		}
+		return dp.terraformJob(b.Infrastructure, d, job, req, role)
 	}
 	return dp.sectionJob(d, b.Infrastructure, job, "environment", d.EnvironmentName, role)
 }
@@ -173,6 +183,49 @@ func (dp *Deployer) selfManagedJob(ctx context.Context, repo *store.RepositoryBr
 		raw, _ := json.Marshal(h)
 		// A deletion needs no report: its commit tells the repository's automation.
 		return &provision.Result{Pending: !req.Deleted, Log: []byte(log), Handoff: string(raw), Watch: h.PullRequest != nil}, nil
+	}), job, nil
+}
+
+// terraformJob applies a Terraform template directly: terraform runs on the files
+// self-managed provisioning would commit (the template's, Proton's variables file and
+// tfvars), with the resource's role's temporary credentials when it has a role, and never
+// with the server's own or the deployment's Proton credential.
+func (dp *Deployer) terraformJob(sec *bundle.Section, d *store.Deployment, job *provision.Job, req *terraform.Request, role string) (provision.Provisioner, *provision.Job, error) {
+	if dp.Terraform == nil {
+		return nil, nil, deploy.Failf("applying Terraform templates directly is not configured on this server (--terraform-bin); " +
+			"or give the resource a provisioning repository (self-managed provisioning)")
+	}
+	if role != "" && dp.AssumeRole == nil {
+		return nil, nil, deploy.Failf("this server cannot assume role %s for Terraform", role)
+	}
+	req.ResourceARN, req.DeploymentID = d.TargetARN, d.ID
+	req.Files, req.Namespace = sec.Files, job.Inputs
+	files, err := terraform.Files(req)
+	if err != nil {
+		return nil, nil, deploy.Failf("%v", err)
+	}
+	job.Inputs = files[terraform.TfvarsFile]
+	delete(files, terraform.TfvarsFile)
+	delete(files, terraform.MetadataFile)
+	job.Files, job.RoleARN = files, role
+	return provision.Func(func(ctx context.Context, job *provision.Job) (*provision.Result, error) {
+		env := map[string]string{}
+		for k, v := range job.Env {
+			// The deployment's own Proton credential is for CodeBuild-style commands that
+			// report back; Terraform's outputs come from its state.
+			if !strings.HasPrefix(k, "AWS_") || k == "AWS_REGION" || k == "AWS_DEFAULT_REGION" {
+				env[k] = v
+			}
+		}
+		if job.RoleARN != "" {
+			creds, err := dp.AssumeRole(ctx, job.RoleARN, d.ID)
+			if err != nil {
+				return nil, deploy.Failf("assuming role %s for Terraform: %v", job.RoleARN, err)
+			}
+			maps.Copy(env, creds)
+		}
+		job.Env = env
+		return dp.Terraform.Run(ctx, job)
 	}), job, nil
 }
 

@@ -113,18 +113,21 @@ func (dp *Deployer) prepareComponent(ctx context.Context, d *store.Deployment) (
 	if err != nil {
 		return nil, nil, deploy.Failf("manifest: %v", err)
 	}
-	if tmpl.TemplateLanguage == "terraform" {
-		if env.ProvisioningRepository == nil {
-			return nil, nil, deploy.Failf("component %s is Terraform; its environment %s has no provisioningRepository (self-managed provisioning)", d.Component, env.Name)
-		}
-		sec := &bundle.Section{Files: map[string][]byte{componentFileName(tmpl): []byte(st.TemplateFile)}}
-		return dp.selfManagedJob(ctx, env.ProvisioningRepository, sec, d, job, &terraform.Request{Kind: terraform.Component,
-			EnvironmentName: env.Name, ServiceName: st.ServiceName, ServiceInstanceName: st.ServiceInstanceName, ComponentName: d.Component,
-			EnvironmentARN: s.envARN(d.AccountID, env.Name)})
-	}
 	role, err := componentRoleOf(ctx, s.store, env)
 	if err != nil {
 		return nil, nil, err
+	}
+	if tmpl.TemplateLanguage == "terraform" {
+		sec := &bundle.Section{Files: map[string][]byte{componentFileName(tmpl): []byte(st.TemplateFile)}}
+		req := &terraform.Request{Kind: terraform.Component, EnvironmentName: env.Name, ServiceName: st.ServiceName,
+			ServiceInstanceName: st.ServiceInstanceName, ComponentName: d.Component, EnvironmentARN: s.envARN(d.AccountID, env.Name)}
+		if repo := env.ProvisioningRepository; repo != nil {
+			return dp.selfManagedJob(ctx, repo, sec, d, job, req)
+		}
+		if role == "" {
+			return nil, nil, deploy.Failf("no componentRoleArn to deploy component %s with", d.Component)
+		}
+		return dp.terraformJob(sec, d, job, req, role)
 	}
 	return dp.cloudFormationJob(d, st.TemplateFile, job, "component", d.Component, role)
 }

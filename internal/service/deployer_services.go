@@ -117,15 +117,19 @@ func (dp *Deployer) prepareInstance(ctx context.Context, d *store.Deployment) (p
 	if err != nil {
 		return nil, nil, err
 	}
-	if repo := env.ProvisioningRepository; repo != nil && b.Infrastructure.Manifest.Templates[0].RenderingEngine == "hcl" {
-		return dp.selfManagedJob(ctx, repo, b.Infrastructure, d, job, &terraform.Request{Kind: terraform.ServiceInstance,
-			EnvironmentName: env.Name, ServiceName: d.ServiceName, ServiceInstanceName: d.ServiceInstanceName,
-			EnvironmentARN: s.envARN(d.AccountID, env.Name), TemplateARN: s.arn(d.AccountID, "service-template/"+name),
-			TemplateMajor: strconv.Itoa(major), TemplateMinor: strconv.Itoa(minor)})
-	}
 	role, err := serviceRoleOf(ctx, s.store, env)
 	if err != nil {
 		return nil, nil, err
+	}
+	if b.Infrastructure.Manifest.Templates[0].RenderingEngine == "hcl" {
+		req := &terraform.Request{Kind: terraform.ServiceInstance,
+			EnvironmentName: env.Name, ServiceName: d.ServiceName, ServiceInstanceName: d.ServiceInstanceName,
+			EnvironmentARN: s.envARN(d.AccountID, env.Name), TemplateARN: s.arn(d.AccountID, "service-template/"+name),
+			TemplateMajor: strconv.Itoa(major), TemplateMinor: strconv.Itoa(minor)}
+		if repo := env.ProvisioningRepository; repo != nil {
+			return dp.selfManagedJob(ctx, repo, b.Infrastructure, d, job, req)
+		}
+		return dp.terraformJob(b.Infrastructure, d, job, req, role)
 	}
 	return dp.sectionJob(d, b.Infrastructure, job, "instance", d.ServiceName+"-"+d.ServiceInstanceName, role)
 }
@@ -187,9 +191,13 @@ func (dp *Deployer) preparePipeline(ctx context.Context, d *store.Deployment) (p
 	if err != nil {
 		return nil, nil, err
 	}
-	if repo := settings.PipelineProvisioningRepository; repo != nil && b.Pipeline.Manifest.Templates[0].RenderingEngine == "hcl" {
-		return dp.selfManagedJob(ctx, repo, b.Pipeline, d, job, &terraform.Request{Kind: terraform.ServicePipeline, ServiceName: d.ServiceName,
-			TemplateARN: s.arn(d.AccountID, "service-template/"+name), TemplateMajor: strconv.Itoa(major), TemplateMinor: strconv.Itoa(minor)})
+	if b.Pipeline.Manifest.Templates[0].RenderingEngine == "hcl" {
+		req := &terraform.Request{Kind: terraform.ServicePipeline, ServiceName: d.ServiceName,
+			TemplateARN: s.arn(d.AccountID, "service-template/"+name), TemplateMajor: strconv.Itoa(major), TemplateMinor: strconv.Itoa(minor)}
+		if repo := settings.PipelineProvisioningRepository; repo != nil {
+			return dp.selfManagedJob(ctx, repo, b.Pipeline, d, job, req)
+		}
+		return dp.terraformJob(b.Pipeline, d, job, req, settings.PipelineServiceRoleArn)
 	}
 	return dp.sectionJob(d, b.Pipeline, job, "pipeline", d.ServiceName, settings.PipelineServiceRoleArn)
 }

@@ -148,6 +148,7 @@ func envInputs(b *bundle.Bundle, spec string, current map[string]any) (map[strin
 type envRoles struct {
 	codebuild, service string
 	selfManaged        bool // a provisioningRepository takes the rendered files
+	terraformDirect    bool // the server applies Terraform templates itself
 }
 
 // checkProvisioning enforces what each way of provisioning needs, and refuses honestly what
@@ -172,10 +173,10 @@ func checkProvisioning(b *bundle.Bundle, roles envRoles) error {
 		}
 		return nil
 	case "hcl":
-		if roles.selfManaged {
+		if roles.selfManaged || roles.terraformDirect {
 			return nil
 		}
-		return api.NotImplementedf("applying Terraform templates directly yet; give a provisioningRepository (self-managed provisioning: a pull-request branch per deployment)")
+		return api.Validationf("a Terraform template needs a provisioningRepository (self-managed provisioning); this server does not apply Terraform directly (--terraform-bin)")
 	default:
 		return api.NotImplementedf("provisioning %s/%s templates yet; CodeBuild provisioning and CloudFormation templates and CUSTOMER_MANAGED environments deploy today", t.RenderingEngine, t.TemplateLanguage)
 	}
@@ -280,7 +281,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 	if conn != nil {
 		serviceRole = conn.RoleArn
 	}
-	if err := checkProvisioning(target.bundle, envRoles{codebuild: codebuildRole, service: serviceRole, selfManaged: repo != nil}); err != nil {
+	if err := checkProvisioning(target.bundle, envRoles{codebuild: codebuildRole, service: serviceRole, selfManaged: repo != nil, terraformDirect: s.terraformDirect}); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -458,7 +459,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnviron
 			cur.EnvironmentAccountConnectionID = conn.ID
 		}
 		if target != nil {
-			roles := envRoles{codebuild: cur.CodebuildRoleArn, service: cur.ProtonServiceRoleArn, selfManaged: cur.ProvisioningRepository != nil}
+			roles := envRoles{codebuild: cur.CodebuildRoleArn, service: cur.ProtonServiceRoleArn, selfManaged: cur.ProvisioningRepository != nil, terraformDirect: s.terraformDirect}
 			if cur.EnvironmentAccountConnectionID != "" {
 				if linked, err := q.AccountConnectionGet(ctx, cur.EnvironmentAccountConnectionID); err == nil {
 					roles.service = linked.RoleArn

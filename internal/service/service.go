@@ -35,6 +35,9 @@ type Service struct {
 	bundleCache bundleCache
 	repos       *repoaccess.Access // nil refuses repositories
 	watchKick   chan struct{}      // wakes the handed-on request watcher
+	// terraformDirect: Terraform templates without a provisioning repository are applied
+	// by the server (the deployer's Terraform provisioner).
+	terraformDirect bool
 }
 
 var _ api.Service = (*Service)(nil)
@@ -51,6 +54,9 @@ type Options struct {
 	// Repositories reaches linked git repositories (self-managed provisioning, sync);
 	// nil refuses them.
 	Repositories *repoaccess.Access
+	// TerraformDirect accepts Terraform templates without a provisioning repository: the
+	// deployer applies them itself.
+	TerraformDirect bool
 }
 
 // New builds the service, loading the pagination key all replicas share.
@@ -74,7 +80,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.Logger = slog.Default()
 	}
 	return &Service{store: o.Store, bundles: o.Bundles, region: o.Region, tokens: tokens, now: o.Now, log: o.Logger,
-		kick: make(chan struct{}, 1), queue: o.Queue, repos: o.Repositories, watchKick: make(chan struct{}, 1)}, nil
+		kick: make(chan struct{}, 1), queue: o.Queue, repos: o.Repositories, watchKick: make(chan struct{}, 1), terraformDirect: o.TerraformDirect}, nil
 }
 
 // caller returns the authenticated caller; the server always sets one.

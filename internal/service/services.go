@@ -148,7 +148,7 @@ func (s *Service) planInstance(ctx context.Context, accountID string, t *svcTarg
 			return api.Validationf("service instance %s: environment %s has no protonServiceRoleArn, which CloudFormation provisioning of its service instances uses", in.Name, e.Name)
 		}
 		return nil
-	}, e.ProvisioningRepository != nil); err != nil {
+	}, e.ProvisioningRepository != nil || s.terraformDirect); err != nil {
 		return nil, err
 	}
 	inputs, err := t.bundle.Schema.Inputs(t.bundle.Schema.ServiceInputType, in.Inputs, current)
@@ -174,9 +174,10 @@ func instanceEnvironmentReady(e *store.Environment, instance string) error {
 }
 
 // checkSectionProvisioning enforces what a service bundle folder's provisioning needs
-// (codebuild runs needCodeBuild, CloudFormation needService) and refuses honestly what
-// openproton cannot provision yet.
-func checkSectionProvisioning(sec *bundle.Section, what string, needCodeBuild, needService func() error, selfManaged bool) error {
+// (codebuild runs needCodeBuild, CloudFormation needService; terraform says whether a
+// provisioning repository or direct apply takes Terraform) and refuses honestly what
+// openproton cannot provision.
+func checkSectionProvisioning(sec *bundle.Section, what string, needCodeBuild, needService func() error, terraform bool) error {
 	if sec == nil {
 		return nil
 	}
@@ -187,11 +188,12 @@ func checkSectionProvisioning(sec *bundle.Section, what string, needCodeBuild, n
 	case "jinja":
 		return needService()
 	case "hcl":
-		if selfManaged {
+		if terraform {
 			return nil
 		}
+		return api.Validationf("provisioning %s from Terraform templates needs a provisioning repository (self-managed provisioning); this server does not apply Terraform directly (--terraform-bin)", what)
 	}
-	return api.NotImplementedf("provisioning %s from %s/%s templates without a provisioning repository yet; CodeBuild provisioning, CloudFormation and self-managed Terraform deploy today", what, t.RenderingEngine, t.TemplateLanguage)
+	return api.NotImplementedf("provisioning %s from %s/%s templates", what, t.RenderingEngine, t.TemplateLanguage)
 }
 
 // planPipeline checks the pipeline inputs of a spec; nil when the template has no pipeline.
@@ -214,7 +216,7 @@ func (s *Service) planPipeline(ctx context.Context, accountID string, t *svcTarg
 			return api.Validationf("the account has no pipelineServiceRoleArn (UpdateAccountSettings), which CloudFormation provisioning of service pipelines uses")
 		}
 		return nil
-	}, settings.PipelineProvisioningRepository != nil); err != nil {
+	}, settings.PipelineProvisioningRepository != nil || s.terraformDirect); err != nil {
 		return "", err
 	}
 	resolved, err := b.Schema.Inputs(b.Schema.PipelineInputType, inputs, current)

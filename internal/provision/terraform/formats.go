@@ -30,8 +30,8 @@ const (
 	managedHeaderFormat = "/*\nThis file is managed by AWS Proton. Any changes made directly to this file will be overwritten the next time AWS Proton performs an update.\n\nTo manage this resource, see AWS Proton Resource: %s\n\nIf the resource is no longer accessible within AWS Proton, it may have been deleted and may require manual cleanup.\n*/\n\n"
 	deletedHeader       = "/*\nThis file is no longer managed by AWS Proton. The associated resource has been deleted in Proton.\n*/\n\n"
 
-	tfvarsFile   = "proton.auto.tfvars.json"
-	metadataFile = ".proton/deployment-metadata.json"
+	tfvarsFile   = TfvarsFile
+	metadataFile = MetadataFile
 	manifestFile = "manifest.yaml"
 )
 

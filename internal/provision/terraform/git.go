@@ -35,6 +35,9 @@ func Commit(ctx context.Context, req *Request) (*Result, error) {
 	if err := req.validate(); err != nil {
 		return nil, fmt.Errorf("terraform: %w", err)
 	}
+	if err := req.validateRemote(); err != nil {
+		return nil, fmt.Errorf("terraform: %w", err)
+	}
 	files, err := renderFiles(req)
 	if err != nil {
 		return nil, fmt.Errorf("terraform: %w", err)
@@ -431,6 +434,21 @@ func (r *Remote) fail(op string, err error) error {
 		e.err = err
 	}
 	return e
+}
+
+// Files are the files a deployment would commit into its resource's folder, by relative
+// path: the template's .tf files behind Proton's header, proton.<kind>.variables.tf,
+// proton.auto.tfvars.json and .proton/deployment-metadata.json. Req's Remote and Author are
+// not used. Direct apply runs terraform on exactly these.
+func Files(req *Request) (map[string][]byte, error) {
+	if err := req.validate(); err != nil {
+		return nil, fmt.Errorf("terraform: %w", err)
+	}
+	files, err := renderFiles(req)
+	if err != nil {
+		return nil, fmt.Errorf("terraform: %w", err)
+	}
+	return files, nil
 }
 
 // DeleteBranch removes a deployment's branch from the remote: Proton's pull request is

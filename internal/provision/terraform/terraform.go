@@ -21,6 +21,13 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
+// The files Proton generates next to the template's: the variables' values (the
+// parameter namespace) and the deployment's metadata.
+const (
+	TfvarsFile   = "proton.auto.tfvars.json"
+	MetadataFile = ".proton/deployment-metadata.json"
+)
+
 // Kind is the type of resource a deployment provisions: the lower-case
 // DeploymentTargetResourceType, as Proton wrote it into branch and file names.
 type Kind string
@@ -218,6 +225,11 @@ func (r *Request) validate() error {
 	if strings.ContainsAny(r.Author.Name+r.Author.Email, "<>\n\r\x00") {
 		return errors.New("the commit author's name and email may not contain <, >, NUL or line breaks")
 	}
+	return nil
+}
+
+// validateRemote checks what Commit needs beyond the files.
+func (r *Request) validateRemote() error {
 	if r.Remote.URL == "" {
 		return errors.New("no remote repository URL")
 	}
