@@ -193,7 +193,7 @@ func (r *run) create(ctx context.Context, template []byte, res *provision.Result
 	if err != nil {
 		if ctx.Err() != nil {
 			// The request may have reached CloudFormation: clean up by name.
-			return r.cancelled(ctx, "create", &operation{stackID: r.name})
+			return r.cancelled(ctx, "create", &operation{stackID: r.name}, nil)
 		}
 		return fmt.Errorf("cloudformation: create stack %s: %w", r.name, err)
 	}
@@ -201,14 +201,14 @@ func (r *run) create(ctx context.Context, template []byte, res *provision.Result
 	stack, err := r.wait(ctx, op)
 	if err != nil {
 		if ctx.Err() != nil {
-			return r.cancelled(ctx, "create", op)
+			return r.cancelled(ctx, "create", op, nil)
 		}
 		return err
 	}
 	if stack.StackStatus != types.StackStatusCreateComplete {
 		return r.failed(stack, op)
 	}
-	return r.results(ctx, stack, res)
+	return r.settledResults(ctx, stack, res)
 }
 
 func (r *run) update(ctx context.Context, stack *types.Stack, template []byte, res *provision.Result) error {
@@ -226,21 +226,21 @@ func (r *run) update(ctx context.Context, stack *types.Stack, template []byte, r
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return r.cancelled(ctx, "update", op)
+			return r.cancelled(ctx, "update", op, res)
 		}
 		return fmt.Errorf("cloudformation: update stack %s: %w", r.name, err)
 	}
 	stack, err = r.wait(ctx, op)
 	if err != nil {
 		if ctx.Err() != nil {
-			return r.cancelled(ctx, "update", op)
+			return r.cancelled(ctx, "update", op, res)
 		}
 		return err
 	}
 	if stack.StackStatus != types.StackStatusUpdateComplete {
 		return r.failed(stack, op)
 	}
-	return r.results(ctx, stack, res)
+	return r.settledResults(ctx, stack, res)
 }
 
 // delete deletes the stack and waits until it is gone. Cancelling cannot stop a delete,
@@ -285,8 +285,9 @@ func (r *run) cause(ctx context.Context) string {
 
 // cancelled undoes an interrupted create (delete the stack) or update (CancelUpdateStack,
 // which rolls back), with a fresh bounded context since the job's own has ended, and
-// returns the job context's error.
-func (r *run) cancelled(ctx context.Context, what string, op *operation) error {
+// returns the job context's error. An update that completed before the cancel reached it
+// stays: as on Proton, the deployment then succeeded (res gets its results, nil error).
+func (r *run) cancelled(ctx context.Context, what string, op *operation, res *provision.Result) error {
 	timeout := r.p.CleanupTimeout
 	if timeout <= 0 {
 		timeout = 30 * time.Minute
@@ -298,35 +299,48 @@ func (r *run) cancelled(ctx context.Context, what string, op *operation) error {
 	if err != nil {
 		return fmt.Errorf("cloudformation: %s stack %s %s, and rolling back failed (%v): %w", what, r.name, r.cause(ctx), err, ctx.Err())
 	}
-	return fmt.Errorf("cloudformation: %s stack %s %s (stack is now %s): %w", what, r.name, r.cause(ctx), final, ctx.Err())
+	if what == "update" && final.StackStatus == types.StackStatusUpdateComplete && res != nil {
+		r.logf("stack %s: the update completed before the cancel reached it", r.name)
+		return r.results(cctx, final, res)
+	}
+	return fmt.Errorf("cloudformation: %s stack %s %s (stack is now %s): %w", what, r.name, r.cause(ctx), final.StackStatus, ctx.Err())
 }
 
 // rollback goes on watching op, so the log shows the operation's events and then the
 // rollback's.
-func (r *run) rollback(ctx context.Context, what string, op *operation) (types.StackStatus, error) {
+func (r *run) rollback(ctx context.Context, what string, op *operation) (*types.Stack, error) {
 	if what == "create" {
 		// CloudFormation stops a create in progress when its stack is deleted.
 		if _, err := r.cfn.DeleteStack(ctx, &cfn.DeleteStackInput{StackName: aws.String(op.stackID)}); err != nil {
-			return "", fmt.Errorf("delete stack: %w", err)
+			return nil, fmt.Errorf("delete stack: %w", err)
 		}
 	} else {
 		stack, err := r.describe(ctx, op.stackID)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if statusOf(stack) == types.StackStatusUpdateInProgress {
 			_, err := r.cfn.CancelUpdateStack(ctx, &cfn.CancelUpdateStackInput{StackName: aws.String(op.stackID)})
 			// The update may have moved past the point of cancelling meanwhile.
 			if err != nil && !isValidation(err, "") {
-				return "", fmt.Errorf("cancel update: %w", err)
+				return nil, fmt.Errorf("cancel update: %w", err)
 			}
 		}
 	}
-	stack, err := r.wait(ctx, op)
-	if err != nil {
-		return "", err
+	return r.wait(ctx, op)
+}
+
+// settledResults reads a completed operation's results even if the job was cancelled or
+// timed out just as it completed: the stack is deployed, so the deployment succeeded (a
+// cancel reaching a finished deployment has no effect, as on Proton).
+func (r *run) settledResults(ctx context.Context, stack *types.Stack, res *provision.Result) error {
+	if ctx.Err() == nil {
+		return r.results(ctx, stack, res)
 	}
-	return stack.StackStatus, nil
+	r.logf("stack %s: the operation completed before the job was %s", r.name, r.cause(ctx))
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	return r.results(cctx, stack, res)
 }
 
 // operation is one stack operation being watched: the stack, the newest event from before

@@ -499,3 +499,41 @@ func TestEndpointsFromEnvironment(t *testing.T) {
 		t.Errorf("services reached (-want +got):\n%s", diff)
 	}
 }
+
+// An update that completes just as the job is cancelled stays: the deployment succeeded
+// with the new stack's outputs (Proton: a cancel reaching a finished deployment does
+// nothing), and nothing is rolled back.
+func TestCancelAfterUpdateCompletedSucceeds(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var srv *cfntest.Server
+	var updating atomic.Bool
+	srv, p := setup(t, func(c cfntest.Call) {
+		switch {
+		case c.Action == "UpdateStack":
+			updating.Store(true)
+		case c.Action == "DescribeStacks" && updating.Load():
+			if st, ok := srv.Stack(stack); ok && st.Status == "UPDATE_COMPLETE" {
+				cancel()
+			}
+		}
+	})
+	mustRun(t, p, job(provision.Provision, v1))
+
+	j := job(provision.Provision, v2)
+	res, err := p.Run(ctx, j)
+	if err != nil {
+		t.Fatalf("err = %v, want success\nlog:\n%s", err, logOf(j))
+	}
+	if ctx.Err() == nil {
+		t.Fatal("the job was never cancelled: the test proves nothing")
+	}
+	st, _ := srv.Stack(stack)
+	if st.Status != "UPDATE_COMPLETE" || st.Template != v2 || len(srv.Calls("CancelUpdateStack")) != 0 {
+		t.Errorf("stack = %+v, CancelUpdateStack calls %d", st, len(srv.Calls("CancelUpdateStack")))
+	}
+	if len(res.Outputs) == 0 || res.Outputs["Size"] == "small" {
+		t.Errorf("outputs = %v, want v2's", res.Outputs)
+	}
+}
