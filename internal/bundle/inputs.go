@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -149,4 +151,73 @@ func integral(v any) any {
 		return out
 	}
 	return v
+}
+
+// DecodeInputs reads stored inputs (JSON) keeping every number as written (json.Number),
+// so that a float written 1.0 stays 1.0 wherever the inputs go next: templates, tfvars,
+// proton-inputs.json.
+func DecodeInputs(raw string) (map[string]any, error) {
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// pythonFloats turns the float64s of a spec's inputs into numbers written as Python writes
+// floats. YAML decoding gives whole numbers as ints, so a float64 here was written as a
+// float (1.0, 2.5e3) and Proton's renderer, Python, kept it one: 1.0 renders as 1.0.
+func pythonFloats(v any) any {
+	switch t := v.(type) {
+	case float64:
+		if s, ok := pythonFloat(t); ok {
+			return json.Number(s)
+		}
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = pythonFloats(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = pythonFloats(e)
+		}
+		return out
+	}
+	return v
+}
+
+// pythonFloat is Python's repr of a float: the shortest digits that read back the same,
+// positional from 1e-4 up to 1e16, else with an exponent of at least two digits; always
+// with a point or an exponent. NaN and infinities have no JSON form (ok false).
+func pythonFloat(f float64) (string, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "", false
+	}
+	if f == 0 {
+		if math.Signbit(f) {
+			return "-0.0", true
+		}
+		return "0.0", true
+	}
+	exp := int(math.Floor(math.Log10(math.Abs(f))))
+	// Log10 can be off by one at powers of ten; the 'e' form's exponent is exact.
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	if i := strings.LastIndexByte(e, 'e'); i >= 0 {
+		if n, err := strconv.Atoi(e[i+1:]); err == nil {
+			exp = n
+		}
+	}
+	if exp < -4 || exp >= 16 {
+		return e, true // Go's shortest 'e' form matches Python's: 1e+16, 1.5e-05
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s, true
 }

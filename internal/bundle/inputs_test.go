@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -107,5 +108,66 @@ func TestSchemaAliases(t *testing.T) {
 `)
 	if got := s.Properties("Pipe"); len(got) != 1 || got[0].Name != "port" || got[0].Default != 80 {
 		t.Errorf("aliased type: %+v", got)
+	}
+}
+
+// TestPythonFloat compares with what CPython's repr prints for the same floats.
+func TestPythonFloat(t *testing.T) {
+	for f, want := range map[float64]string{
+		1: "1.0", 1.5: "1.5", -2: "-2.0", 0.1: "0.1", 100: "100.0", 1e15: "1000000000000000.0", 1e16: "1e+16",
+		1.2345678901234568e+17: "1.2345678901234568e+17", 0.0001: "0.0001", 0.00001: "1e-05", 1.5e-7: "1.5e-07",
+		123456.789: "123456.789", 9999999999999998: "9999999999999998.0", 0: "0.0",
+	} {
+		if got, ok := pythonFloat(f); !ok || got != want {
+			t.Errorf("pythonFloat(%v) = %q, want %q", f, got, want)
+		}
+	}
+}
+
+// TestFloatInputsStayFloats: a spec's 1.0 keeps its point through resolution and storage,
+// as Proton's Python renderer kept it; whole numbers stay integers.
+func TestFloatInputsStayFloats(t *testing.T) {
+	s, err := parseSchema([]byte(`schema:
+  format:
+    openapi: "3.0.0"
+  environment_input_type: "In"
+  types:
+    In:
+      type: object
+      properties:
+        ratio:
+          type: number
+        count:
+          type: integer
+        nested:
+          type: array
+          items:
+            type: number
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := ParseEnvironmentSpec("proton: EnvironmentSpec\nspec:\n  ratio: 1.0\n  count: 3\n  nested: [2.0, 2, 0.5]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.Inputs("In", spec.Inputs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"count":3,"nested":[2.0,2,0.5],"ratio":1.0}`; string(raw) != want {
+		t.Errorf("stored %s, want %s", raw, want)
+	}
+	back, err := DecodeInputs(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := json.Marshal(back)
+	if string(again) != string(raw) {
+		t.Errorf("after decoding: %s, want %s", again, raw)
 	}
 }

@@ -118,7 +118,8 @@ func orEmpty(m map[string]any) map[string]any {
 func (s *Schema) Inputs(typeName string, given, current map[string]any) (map[string]any, error) {
 	out := maps.Clone(orEmpty(given))
 	for k, v := range out {
-		if str, ok := v.(string); ok && strings.TrimSpace(str) == CurrentValue {
+		out[k] = pythonFloats(v)
+		if str, ok := out[k].(string); ok && strings.TrimSpace(str) == CurrentValue {
 			cur, ok := current[k]
 			if !ok {
 				return nil, specErr("input %q: %s, but the resource has no current value for it", k, CurrentValue)

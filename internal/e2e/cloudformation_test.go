@@ -360,3 +360,38 @@ func TestCloudFormationThroughAccountConnection(t *testing.T) {
 		t.Errorf("roles assumed %v, want the connection's role, then its component role", roles)
 	}
 }
+
+// TestNumbersRenderAsProtonDid: a spec's numbers reach the template as Python gave them to
+// Jinja: 1.0 stays 1.0, 3 stays 3, 2.5e-05 is printed as Python prints it.
+func TestNumbersRenderAsProtonDid(t *testing.T) {
+	cfn, srv := cloudFormationWorld(t)
+	c := srv.admin()
+	ctx := context.Background()
+	schema := "schema:\n  format:\n    openapi: \"3.0.0\"\n  environment_input_type: \"In\"\n  types:\n    In:\n      type: object\n      properties:\n" +
+		"        ratio:\n          type: number\n        count:\n          type: integer\n        tiny:\n          type: number\n"
+	template := "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nOutputs:\n  Numbers:\n    Value: '{{ environment.inputs.ratio }} {{ environment.inputs.count }} {{ environment.inputs.tiny }} {{ environment.inputs | tojson }}'\n"
+	publishEnv(t, srv, "nums", "", []file{{Name: "schema/schema.yaml", Body: schema}, {Name: "infrastructure/manifest.yaml", Body: cfnEnvManifest},
+		{Name: "infrastructure/cloudformation.yaml", Body: template}}, "")
+	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("dev"), TemplateName: aws.String("nums"), TemplateMajorVersion: aws.String("1"),
+		Spec: spec("  ratio: 1.0\n  count: 3\n  tiny: 0.000025\n"), ProtonServiceRoleArn: aws.String(envRole)}); err != nil {
+		t.Fatal(err)
+	}
+	if env, err := waitDeployed(t, c, "dev", time.Minute); err != nil {
+		t.Fatalf("%v: %s", err, aws.ToString(env.DeploymentStatusMessage))
+	}
+	want := `Value: '1.0 3 2.5e-05 {"count": 3, "ratio": 1.0, "tiny": 2.5e-05}'`
+	if body := lastTemplate(t, cfn, "CreateStack"); !strings.Contains(body, want) {
+		t.Errorf("rendered:\n%s\nwant a line with %s", body, want)
+	}
+	// CURRENT_VAL carries the stored number on unchanged.
+	if _, err := c.UpdateEnvironment(ctx, &proton.UpdateEnvironmentInput{Name: aws.String("dev"), DeploymentType: types.DeploymentUpdateTypeCurrentVersion,
+		Spec: spec("  ratio: \"${Proton::CURRENT_VAL}\"\n  count: 4\n  tiny: 0.000025\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitDeployed(t, c, "dev", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if body := lastTemplate(t, cfn, "UpdateStack"); !strings.Contains(body, `Value: '1.0 4 2.5e-05`) {
+		t.Errorf("rendered after the update:\n%s", body)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/openproton/openproton/internal/api/types"
+	"github.com/openproton/openproton/internal/bundle"
 	"github.com/openproton/openproton/internal/deploy"
 	"github.com/openproton/openproton/internal/store"
 )
@@ -92,8 +93,8 @@ func applyOutcome(dep *store.Deployed, d *store.Deployment, restore func(st *typ
 
 // deployedInputs are the inputs a resource deploys with now, for ${Proton::CURRENT_VAL}.
 func deployedInputs(raw string) map[string]any {
-	var m map[string]any
-	if json.Unmarshal([]byte(raw), &m) != nil {
+	m, err := bundle.DecodeInputs(raw)
+	if err != nil {
 		return nil
 	}
 	return m

@@ -99,8 +99,8 @@ func (dp *Deployer) prepareEnvironment(ctx context.Context, d *store.Deployment)
 	if d.Action == actionDeprovision {
 		raw = d.InitialInputs
 	}
-	var inputs map[string]any
-	if err := json.Unmarshal([]byte(raw), &inputs); err != nil {
+	inputs, err := bundle.DecodeInputs(raw)
+	if err != nil {
 		return nil, nil, deploy.Failf("deployment %s has no resolved inputs", d.ID)
 	}
 	// Proton's parameter namespace for an environment, as CodeBuild provisioning passes it.

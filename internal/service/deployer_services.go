@@ -35,7 +35,7 @@ func deployedTemplate(d *store.Deployment, pick func(*types.DeploymentState) (na
 	}
 	major, _ = strconv.Atoi(ma)
 	minor, _ = strconv.Atoi(mi)
-	if json.Unmarshal([]byte(rawInputs), &inputs) != nil {
+	if inputs, err = bundle.DecodeInputs(rawInputs); err != nil {
 		return "", 0, 0, nil, fmt.Errorf("deployment %s has no resolved inputs", d.ID)
 	}
 	return name, major, minor, inputs, nil

@@ -567,8 +567,8 @@ func (s *Service) updateTarget(ctx context.Context, e *store.Environment, in *ty
 
 // currentEnvInputs are the inputs the environment deploys with now.
 func currentEnvInputs(e *store.Environment) map[string]any {
-	var m map[string]any
-	if json.Unmarshal([]byte(e.Inputs), &m) != nil {
+	m, err := bundle.DecodeInputs(e.Inputs)
+	if err != nil {
 		return nil
 	}
 	return m
