@@ -24,7 +24,7 @@ check:
 	$(GO) vet ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/app/ ./internal/server/... ./internal/sigv4/... ./internal/bundle/ ./internal/render/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/app/ ./internal/server/... ./internal/sigv4/... ./internal/bundle/ ./internal/render/ ./internal/provision/terraform/
 
 # The deployment engine with the noop provisioner: 10,000 environments on SQLite and on
 # PostgreSQL (OPENPROTON_TEST_DATABASE_URL), and one-at-a-time latency.
@@ -42,4 +42,5 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzEnvironmentSpec -fuzztime 60s ./internal/bundle/
 	$(GO) test -run '^$$' -fuzz FuzzEnvironmentAPI -fuzztime 60s ./internal/e2e/
 	$(GO) test -run '^$$' -fuzz FuzzServiceAPI -fuzztime 60s ./internal/e2e/
+	$(GO) test -run '^$$' -fuzz FuzzRepositoryAPI -fuzztime 60s ./internal/e2e/
 	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime 60s ./internal/render/

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/proton"
+	"github.com/aws/aws-sdk-go-v2/service/proton/types"
 
 	"github.com/openproton/openproton/internal/config"
 )
@@ -131,4 +132,40 @@ func FuzzServiceAPI(f *testing.F) {
 func payloadHash(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
+}
+
+// repositoryOps are the repository link operations and those that name linked repositories.
+var repositoryOps = []string{
+	"CreateRepository", "GetRepository", "ListRepositories", "DeleteRepository", "UpdateAccountSettings", "GetAccountSettings",
+	"CreateEnvironment", "UpdateEnvironment", "TagResource", "ListTagsForResource",
+}
+
+// FuzzRepositoryAPI: whatever body arrives at a repository operation, or at one naming a
+// repository, of a running server with linked repositories, the answer is never a 5xx.
+func FuzzRepositoryAPI(f *testing.F) {
+	f.Add(uint8(0), []byte(`{"provider":"GITHUB","name":"org/other","connectionArn":"arn:aws:codestar-connections:us-east-1:123456789012:connection/x","tags":[{"key":"k","value":"v"}]}`))
+	f.Add(uint8(1), []byte(`{"provider":"GITHUB","name":"org/infra"}`))
+	f.Add(uint8(2), []byte(`{"maxResults":1,"nextToken":"AAAA"}`))
+	f.Add(uint8(3), []byte(`{"provider":"BITBUCKET","name":"org/infra"}`))
+	f.Add(uint8(4), []byte(`{"pipelineProvisioningRepository":{"provider":"GITHUB","name":"org/infra","branch":"main"},"deletePipelineProvisioningRepository":false}`))
+	f.Add(uint8(6), []byte(`{"name":"e2","templateName":"tf","templateMajorVersion":"1","spec":"proton: EnvironmentSpec\nspec:\n  team: ab\n","provisioningRepository":{"provider":"GITHUB","name":"org/infra","branch":"no/such/branch"}}`))
+	f.Add(uint8(7), []byte(`{"name":"seeded","deploymentType":"NONE","provisioningRepository":{"provider":"GITHUB_ENTERPRISE","name":"a/b","branch":"main"}}`))
+	f.Add(uint8(8), []byte(`{"resourceArn":"arn:aws:proton:us-east-1:000000000000:repository/github:org/infra","tags":[{"key":"a","value":"b"}]}`))
+
+	base := f.TempDir()
+	bareRepoAt(f, base, "org/infra")
+	srv := startServerWith(f, func(c *config.Server) { c.RepositoryURLs = "GITHUB=" + base })
+	c := srv.admin()
+	publishEnv(f, srv, "tf", "", []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: tfManifest},
+		{Name: "infrastructure/main.tf", Body: tfMain}}, "")
+	if _, err := c.CreateRepository(context.Background(), &proton.CreateRepositoryInput{Provider: "GITHUB", Name: aws.String("org/infra"),
+		ConnectionArn: aws.String(testConnection)}); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := c.CreateEnvironment(context.Background(), &proton.CreateEnvironmentInput{Name: aws.String("seeded"), TemplateName: aws.String("tf"),
+		TemplateMajorVersion: aws.String("1"), Spec: spec("  team: web\n"), ProvisioningRepository: &types.RepositoryBranchInput{
+			Provider: "GITHUB", Name: aws.String("org/infra"), Branch: aws.String("main")}}); err != nil {
+		f.Fatal(err)
+	}
+	fuzzOperations(f, srv, repositoryOps)
 }

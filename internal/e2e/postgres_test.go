@@ -49,6 +49,7 @@ func TestOnPostgres(t *testing.T) {
 		{"SelfManagedPullRequests", TestSelfManagedPullRequests},
 		{"SelfManagedPipelinesAndComponents", TestSelfManagedPipelinesAndComponents},
 		{"TerraformDirectApply", TestTerraformDirectApply},
+		{"RequestClosedAfterRestart", TestRequestClosedAfterRestart},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

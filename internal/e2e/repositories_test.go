@@ -137,6 +137,7 @@ func TestRepositories(t *testing.T) {
 // for one repository, recording who asked.
 type fakeGitHub struct {
 	mu    sync.Mutex
+	down  bool // answer 503 to closing
 	repo  string
 	prs   []*fakePull
 	auths []string
@@ -218,6 +219,10 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p := f.prs[n-1]
+		if r.Method == http.MethodPatch && f.down {
+			reply(503, map[string]string{"message": "Service Unavailable"})
+			return
+		}
 		if r.Method == http.MethodPatch {
 			var in struct{ State string }
 			_ = json.NewDecoder(r.Body).Decode(&in)
@@ -475,5 +480,58 @@ func TestSelfManagedPipelinesAndComponents(t *testing.T) {
 		TemplateFile: aws.String("resource \"x\" \"y\" {}\n"), Manifest: aws.String(tfComponentManifest)}); apiCode(err) != "ValidationException" ||
 		!strings.Contains(err.Error(), "provisioningRepository") {
 		t.Errorf("a Terraform component in an environment without a repository: %v", err)
+	}
+}
+
+// TestRequestClosedAfterRestart: a cancelled deployment's pull request is closed even when
+// the provider's API is down at the time and the server restarts meanwhile: the request
+// stays recorded as to be closed until it is.
+func TestRequestClosedAfterRestart(t *testing.T) {
+	base := t.TempDir()
+	bareRepo(t, base, "org/infra")
+	gh := newFakeGitHub(t, "org/infra")
+	configure := func(c *config.Server) {
+		c.RepositoryURLs, c.RepositoryToken = "GITHUB="+base, "token"
+		c.PullRequestAPIs, c.PullRequestPoll = "GITHUB="+gh.srv.URL, 100*time.Millisecond
+	}
+	first := startServerWith(t, configure)
+	c := first.admin()
+	ctx := context.Background()
+	publishEnv(t, first, "tf", "", []file{{Name: "schema/schema.yaml", Body: envSchema}, {Name: "infrastructure/manifest.yaml", Body: tfManifest},
+		{Name: "infrastructure/main.tf", Body: tfMain}}, "")
+	linkRepo(t, c, types.RepositoryProviderGithub, "org/infra")
+	if _, err := c.CreateEnvironment(ctx, &proton.CreateEnvironmentInput{Name: aws.String("prod"), TemplateName: aws.String("tf"), TemplateMajorVersion: aws.String("1"),
+		Spec: spec("  team: web\n"), ProvisioningRepository: &types.RepositoryBranchInput{Provider: types.RepositoryProviderGithub, Name: aws.String("org/infra"), Branch: aws.String("main")}}); err != nil {
+		t.Fatal(err)
+	}
+	gh.pull(t, 1)
+	gh.mu.Lock()
+	gh.down = true
+	gh.mu.Unlock()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := c.CancelEnvironmentDeployment(ctx, &proton.CancelEnvironmentDeploymentInput{EnvironmentName: aws.String("prod")}); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+	waitEnvStatus(t, c, "prod", types.DeploymentStatusCancelled)
+	time.Sleep(500 * time.Millisecond) // several failed attempts to close
+	if p := gh.pull(t, 1); p.State != "open" {
+		t.Fatalf("closed although the API was down: %+v", p)
+	}
+	first.stop(t)
+
+	gh.mu.Lock()
+	gh.down = false
+	gh.mu.Unlock()
+	startServerWith(t, func(c *config.Server) {
+		configure(c)
+		c.DataDir, c.DatabaseURL = first.cfg.DataDir, first.cfg.DatabaseURL
+	})
+	for deadline := time.Now().Add(30 * time.Second); gh.pull(t, 1).State != "closed"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted server never closed the cancelled deployment's pull request")
+		}
 	}
 }

@@ -30,7 +30,7 @@ const tfMain = `resource "aws_vpc" "main" {
 `
 
 // git runs the git CLI in dir.
-func git(t *testing.T, dir string, args ...string) string {
+func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -68,6 +68,12 @@ func branchGone(t *testing.T, bare, branch string) {
 
 // bareRepo makes a bare repository at base/name with one commit on main.
 func bareRepo(t *testing.T, base, name string) string {
+	t.Helper()
+	return bareRepoAt(t, base, name)
+}
+
+// bareRepoAt is bareRepo for tests, benchmarks and fuzz targets.
+func bareRepoAt(t testing.TB, base, name string) string {
 	t.Helper()
 	needTool(t, "git", "--version")
 	bare := filepath.Join(base, filepath.FromSlash(name))

@@ -36,7 +36,7 @@ var commitTime = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // newRemote creates a bare repository whose main branch has one commit holding files,
 // and returns its path.
-func newRemote(t *testing.T, files map[string]string) string {
+func newRemote(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	bare := filepath.Join(dir, "remote.git")
