@@ -85,7 +85,7 @@ func (c *Server) Repositories() (*repoaccess.Access, error) {
 		urls = DefaultRepositoryURLs
 	}
 	return repoaccess.New(repoaccess.Config{URLs: urls, CredentialsFile: c.RepositoryCredentials, Token: c.RepositoryToken,
-		PullRequestAPIs: c.PullRequestAPIs})
+		DefaultAccount: c.AccountID, PullRequestAPIs: c.PullRequestAPIs})
 }
 
 // Bind registers the server flags on fs with defaults taken from the environment.
@@ -110,7 +110,7 @@ func (c *Server) Bind(fs *pflag.FlagSet) {
 	str(&c.TerraformBin, "terraform-bin", "", "terraform or tofu binary that applies Terraform templates directly when no provisioning repository takes them (state is kept under the data dir); unset, such templates are refused")
 	str(&c.RepositoryURLs, "repository-urls", DefaultRepositoryURLs, "where each provider's repositories live, PROVIDER=BASE_URL pairs separated by commas (a repository owner/name is BASE_URL/owner/name); file:// URLs reach local repositories")
 	str(&c.RepositoryCredentials, "repository-credentials", "", "YAML file mapping each repository connection ARN to {username, token | tokenFile}, what its repositories authenticate with")
-	str(&c.RepositoryToken, "repository-token", "", "token that repositories whose connection is not in --repository-credentials authenticate with")
+	str(&c.RepositoryToken, "repository-token", "", "token that the default account's repositories whose connection is not in --repository-credentials authenticate with")
 	str(&c.PullRequestAPIs, "pull-request-apis", "", "REST APIs that open pull requests for self-managed provisioning, PROVIDER=[github+|gitlab+|bitbucket+]API_URL pairs separated by commas (e.g. GITHUB=https://api.github.com); without one the pushed branch is the request")
 	num := func(p *int, name string, def int, usage string) {
 		if v, ok := os.LookupEnv(envName(name)); ok {

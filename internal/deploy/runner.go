@@ -355,11 +355,15 @@ func (r *Runner) finish(ctx context.Context, claimed *store.Deployment, res *pro
 			if runErr == nil && res != nil && res.Pending {
 				d.Request = res.Handoff
 				switch {
+				case d.Status == store.StatusCancelling && res.Handoff != "":
+					// Cancelled while handing on: it stays CANCELLING, handed on, until its
+					// request is withdrawn (then CANCELLED) or found merged already (then
+					// back to waiting for its report) — never a success by itself.
+					d.Log, d.Awaiting, d.RequestOpen, d.RequestCheckAt = res.Log, true, true, time.Time{}
+					d.LeaseOwner, d.LeaseExpiresAt, d.LastModifiedAt = "", time.Time{}, now
+					return q.DeploymentUpdate(ctx, d)
 				case d.Status == store.StatusCancelling:
-					// Cancelled while handing on: the handed-on work is abandoned, never a
-					// success, and its request is to be closed.
 					outcomeErr = errCancelled
-					d.RequestOpen = res.Handoff != ""
 				case d.ReportedStatus == "":
 					// Handed on: in flight, unleased, not reaped, until its report arrives.
 					d.Log, d.Awaiting, d.RequestOpen = res.Log, true, res.Watch && res.Handoff != ""

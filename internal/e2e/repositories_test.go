@@ -23,7 +23,7 @@ import (
 	"github.com/openproton/openproton/internal/config"
 )
 
-const testConnection = "arn:aws:codestar-connections:us-east-1:123456789012:connection/test"
+const testConnection = "arn:aws:codestar-connections:us-east-1:" + accountID + ":connection/test"
 
 // TestRepositories: repository links through the SDK and the aws CLI: Proton's ARN, retry
 // rules, paging, tags, what may unlink them and who may.
@@ -57,6 +57,12 @@ func TestRepositories(t *testing.T) {
 	}
 	for _, bad := range []*proton.CreateRepositoryInput{
 		{Provider: types.RepositoryProviderGithub, Name: aws.String("no-slash"), ConnectionArn: aws.String(testConnection)},
+		{Provider: types.RepositoryProviderGithub, Name: aws.String("a/b/../../victim/x"), ConnectionArn: aws.String(testConnection)},
+		{Provider: types.RepositoryProviderGithub, Name: aws.String("../x"), ConnectionArn: aws.String(testConnection)},
+		{Provider: types.RepositoryProviderGithub, Name: aws.String("a/b?x=1"), ConnectionArn: aws.String(testConnection)},
+		{Provider: types.RepositoryProviderGithub, Name: aws.String("a/.."), ConnectionArn: aws.String(testConnection)},
+		// Another account's connection would lend its credentials.
+		{Provider: types.RepositoryProviderGithub, Name: aws.String("a/b"), ConnectionArn: aws.String("arn:aws:codestar-connections:us-east-1:999999999999:connection/theirs")},
 		{Provider: "GITLAB", Name: aws.String("a/b"), ConnectionArn: aws.String(testConnection)},
 		{Provider: types.RepositoryProviderGithub, Name: aws.String("a/b"), ConnectionArn: aws.String("not-an-arn")},
 	} {
@@ -344,7 +350,10 @@ func TestSelfManagedPullRequests(t *testing.T) {
 		t.Error("closing a pull request deleted its branch (GitHub keeps it)")
 	}
 
-	// Merged: the deployment still waits for the automation's report.
+	waitEnvStatus(t, c, "prod", types.DeploymentStatusCancelled)
+
+	// Merged: the deployment still waits for the automation's report, and a cancel is
+	// refused since the pull request cannot be closed any more.
 	up, err = c.UpdateEnvironment(ctx, &proton.UpdateEnvironmentInput{Name: aws.String("prod"), DeploymentType: types.DeploymentUpdateTypeCurrentVersion, Spec: spec("  team: data\n")})
 	if err != nil {
 		t.Fatal(err)
@@ -354,6 +363,13 @@ func TestSelfManagedPullRequests(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // several watcher passes
 	if env = waitEnvStatus(t, c, "prod", types.DeploymentStatusInProgress); aws.ToString(env.LastAttemptedDeploymentId) != aws.ToString(up.Environment.LastAttemptedDeploymentId) {
 		t.Errorf("merged: %+v", env)
+	}
+	if _, err := c.CancelEnvironmentDeployment(ctx, &proton.CancelEnvironmentDeploymentInput{EnvironmentName: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if env = waitEnvStatus(t, c, "prod", types.DeploymentStatusInProgress); !strings.Contains(aws.ToString(env.DeploymentStatusMessage), "merged already") {
+		t.Errorf("cancel of a merged request: %q", aws.ToString(env.DeploymentStatusMessage))
 	}
 	if _, err := c.NotifyResourceDeploymentStatusChange(ctx, &proton.NotifyResourceDeploymentStatusChangeInput{ResourceArn: env.Arn,
 		Status: types.ResourceDeploymentStatusSucceeded, Outputs: []types.Output{{Key: aws.String("vpc_id"), ValueString: aws.String("vpc-7")}}}); err != nil {
@@ -440,6 +456,14 @@ func TestSelfManagedPipelinesAndComponents(t *testing.T) {
 	if got := git(t, infra, "branch", "--list", pipeBranch); got != "" {
 		t.Errorf("the pipeline went to the environment's repository too")
 	}
+	// While Terraform pipelines exist the account's pipeline repository may move, but not go.
+	if _, err := c.UpdateAccountSettings(ctx, &proton.UpdateAccountSettingsInput{DeletePipelineProvisioningRepository: aws.Bool(true)}); apiCode(err) != "ConflictException" {
+		t.Errorf("removing the pipeline repository under a Terraform pipeline: %v", err)
+	}
+	if _, err := c.UpdateAccountSettings(ctx, &proton.UpdateAccountSettingsInput{PipelineProvisioningRepository: &types.RepositoryBranchInput{
+		Provider: types.RepositoryProviderGithub, Name: aws.String("org/pipelines"), Branch: aws.String("release")}}); err != nil {
+		t.Errorf("moving the pipeline repository: %v", err)
+	}
 
 	// A Terraform component attached to the instance goes into the environment's folder.
 	const tfComponentManifest = "infrastructure:\n  templates:\n    - file: \"queue.tf\"\n      rendering_engine: hcl\n      template_language: terraform\n"
@@ -515,17 +539,18 @@ func TestRequestClosedAfterRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitEnvStatus(t, c, "prod", types.DeploymentStatusCancelled)
+	// Until its pull request is closed the deployment is CANCELLING, not CANCELLED.
 	time.Sleep(500 * time.Millisecond) // several failed attempts to close
 	if p := gh.pull(t, 1); p.State != "open" {
 		t.Fatalf("closed although the API was down: %+v", p)
 	}
+	waitEnvStatus(t, c, "prod", types.DeploymentStatusCancelling)
 	first.stop(t)
 
 	gh.mu.Lock()
 	gh.down = false
 	gh.mu.Unlock()
-	startServerWith(t, func(c *config.Server) {
+	second := startServerWith(t, func(c *config.Server) {
 		configure(c)
 		c.DataDir, c.DatabaseURL = first.cfg.DataDir, first.cfg.DatabaseURL
 	})
@@ -534,4 +559,5 @@ func TestRequestClosedAfterRestart(t *testing.T) {
 			t.Fatal("the restarted server never closed the cancelled deployment's pull request")
 		}
 	}
+	waitEnvStatus(t, second.admin(), "prod", types.DeploymentStatusCancelled)
 }

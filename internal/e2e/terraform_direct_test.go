@@ -117,7 +117,8 @@ func TestTerraformDirectApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	envText := string(raw)
-	if !strings.Contains(envText, "AWS_ACCESS_KEY_ID="+cfntest.AssumedAccessKeyID) || !strings.Contains(envText, "AWS_SESSION_TOKEN=") {
+	if !strings.Contains(envText, "AWS_ACCESS_KEY_ID="+cfntest.AssumedAccessKeyID) || !strings.Contains(envText, "AWS_SESSION_TOKEN=") ||
+		!strings.Contains(envText, "AWS_EC2_METADATA_DISABLED=true") {
 		t.Errorf("terraform did not run with the environment role's session:\n%s", envText)
 	}
 	for _, leak := range []string{"AKIASERVER", "server-secret", rootSecret, "AWS_ENDPOINT_URL_PROTON"} {

@@ -46,7 +46,7 @@ func git(t testing.TB, dir string, args ...string) string {
 func linkRepo(t *testing.T, c *proton.Client, provider types.RepositoryProvider, name string) *types.Repository {
 	t.Helper()
 	out, err := c.CreateRepository(context.Background(), &proton.CreateRepositoryInput{Provider: provider, Name: aws.String(name),
-		ConnectionArn: aws.String("arn:aws:codestar-connections:us-east-1:123456789012:connection/test")})
+		ConnectionArn: aws.String(testConnection)})
 	if err != nil {
 		t.Fatalf("link %s %s: %v", provider, name, err)
 	}
@@ -108,7 +108,7 @@ func TestSelfManagedTerraformEnvironment(t *testing.T) {
 			Spec: spec("  team: web\n"), ProvisioningRepository: &types.RepositoryBranchInput{Provider: provider, Name: aws.String("org/infra"), Branch: aws.String("main")}})
 	}
 	if _, err := c.CreateRepository(ctx, &proton.CreateRepositoryInput{Provider: types.RepositoryProviderGithubEnterprise, Name: aws.String("org/infra"),
-		ConnectionArn: aws.String("arn:aws:codestar-connections:us-east-1:123456789012:connection/test")}); apiCode(err) != "ValidationException" {
+		ConnectionArn: aws.String(testConnection)}); apiCode(err) != "ValidationException" {
 		t.Errorf("linking a repository of a provider without a base URL: %v", err)
 	}
 	if _, err := create(types.RepositoryProviderGithub, "unlinked"); apiCode(err) != "ValidationException" {
@@ -190,12 +190,38 @@ func TestSelfManagedTerraformEnvironment(t *testing.T) {
 			t.Fatalf("cancel: %v", err)
 		}
 	}
-	env, err = c.GetEnvironment(ctx, &proton.GetEnvironmentInput{Name: aws.String("prod")})
-	if err != nil || env.Environment.DeploymentStatus != types.DeploymentStatusCancelled || !strings.Contains(aws.ToString(env.Environment.Spec), "team: web") {
-		t.Errorf("after cancelling: %v %s %q", err, env.Environment.DeploymentStatus, aws.ToString(env.Environment.Spec))
-	}
-	// Without a pull request API the branch is the request: cancelling withdraws it.
+	// Without a pull request API the branch is the request: cancelling withdraws it, and
+	// then the environment is back as it was.
 	branchGone(t, bare, second)
+	if cancelled := waitEnvStatus(t, c, "prod", types.DeploymentStatusCancelled); !strings.Contains(aws.ToString(cancelled.Spec), "team: web") {
+		t.Errorf("after cancelling: spec %q", aws.ToString(cancelled.Spec))
+	}
+
+	// A request merged already cannot be withdrawn: the cancel is refused and the
+	// deployment waits for its report again.
+	up, err = c.UpdateEnvironment(ctx, &proton.UpdateEnvironmentInput{Name: aws.String("prod"), DeploymentType: types.DeploymentUpdateTypeCurrentVersion,
+		Spec: spec("  team: data\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := "proton--proton-environment-" + aws.ToString(up.Environment.LastAttemptedDeploymentId)
+	waitBranch(third)
+	git(t, bare, "update-ref", "refs/heads/main", "refs/heads/"+third) // merged (fast-forward)
+	git(t, bare, "branch", "-D", third)                                // and its branch deleted
+	if _, err := c.CancelEnvironmentDeployment(ctx, &proton.CancelEnvironmentDeploymentInput{EnvironmentName: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	back := waitEnvStatus(t, c, "prod", types.DeploymentStatusInProgress)
+	if !strings.Contains(aws.ToString(back.DeploymentStatusMessage), "merged already") {
+		t.Errorf("refused cancel: %q", aws.ToString(back.DeploymentStatusMessage))
+	}
+	if _, err := c.NotifyResourceDeploymentStatusChange(ctx, &proton.NotifyResourceDeploymentStatusChangeInput{ResourceArn: created.Environment.Arn,
+		Status: types.ResourceDeploymentStatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	if done := waitEnvStatus(t, c, "prod", types.DeploymentStatusSucceeded); !strings.Contains(aws.ToString(done.Spec), "team: data") {
+		t.Errorf("after the merged deployment's report: %q", aws.ToString(done.Spec))
+	}
 	if _, err := c.DeleteRepository(ctx, &proton.DeleteRepositoryInput{Provider: types.RepositoryProviderGithub, Name: aws.String("org/infra")}); apiCode(err) != "ConflictException" {
 		t.Errorf("unlinking the repository an environment provisions through: %v", err)
 	}
@@ -215,7 +241,7 @@ func TestSelfManagedTerraformEnvironment(t *testing.T) {
 	}
 	branches := git(t, bare, "branch", "--list", "proton--proton-environment-*")
 	if n := len(strings.Fields(branches)); n != 2 {
-		t.Errorf("%d branches, want 2 (create, delete; the cancelled update's is gone):\n%s", n, branches)
+		t.Errorf("%d branches, want 2 (create, delete; the cancelled and the merged updates' are gone):\n%s", n, branches)
 	}
 }
 

@@ -25,7 +25,8 @@ type Credential struct {
 type Access struct {
 	urls        map[string]string // provider → base URL
 	credentials map[string]Credential
-	fallback    string                      // token for connections not listed
+	fallback    string                      // token for the default account's connections not listed
+	account     string                      // the default account
 	apis        map[string]*pullrequest.API // provider → API, without a token
 }
 
@@ -37,8 +38,10 @@ type Config struct {
 	// CredentialsFile is a YAML file mapping connection ARNs to {username, token |
 	// tokenFile}; "" = none.
 	CredentialsFile string
-	// Token authenticates repositories whose connection is not in CredentialsFile.
-	Token string
+	// Token authenticates repositories whose connection is not in CredentialsFile, when the
+	// connection is DefaultAccount's: other accounts' links never borrow it.
+	Token          string
+	DefaultAccount string
 	// PullRequestAPIs are PROVIDER=[KIND+]URL pairs (pullrequest.ParseAPIs); "" = none,
 	// and the pushed branch is the request.
 	PullRequestAPIs string
@@ -48,7 +51,7 @@ var providers = map[string]bool{"GITHUB": true, "GITHUB_ENTERPRISE": true, "BITB
 
 // New checks and loads a configuration.
 func New(c Config) (*Access, error) {
-	a := &Access{urls: map[string]string{}, credentials: map[string]Credential{}, fallback: c.Token}
+	a := &Access{urls: map[string]string{}, credentials: map[string]Credential{}, fallback: c.Token, account: c.DefaultAccount}
 	for _, pair := range strings.Split(c.URLs, ",") {
 		pair = strings.TrimSpace(pair)
 		if pair == "" {
@@ -124,7 +127,7 @@ func (a *Access) URL(provider, name string) (string, error) {
 func (a *Access) Credential(provider, connectionARN string) *Credential {
 	c, ok := a.credentials[connectionARN]
 	if !ok {
-		if a.fallback == "" {
+		if a.fallback == "" || accountOf(connectionARN) != a.account {
 			return nil
 		}
 		c = Credential{Token: a.fallback}
@@ -151,4 +154,13 @@ func (a *Access) PullRequests(provider, connectionARN string) *pullrequest.API {
 		api.Token = c.Token
 	}
 	return &api
+}
+
+// accountOf is the account field of an ARN ("" when it is not one).
+func accountOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
 }

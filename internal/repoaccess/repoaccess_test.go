@@ -26,7 +26,7 @@ arn:aws:codestar-connections:us-east-1:111111111111:connection/named:
   username: robot
   token: named-token
 `)
-	a, err := New(Config{URLs: "GITHUB=https://github.com/, BITBUCKET=https://bitbucket.org", CredentialsFile: creds, Token: "fallback",
+	a, err := New(Config{URLs: "GITHUB=https://github.com/, BITBUCKET=https://bitbucket.org", CredentialsFile: creds, Token: "fallback", DefaultAccount: "111111111111",
 		PullRequestAPIs: "GITHUB=https://api.github.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +47,10 @@ arn:aws:codestar-connections:us-east-1:111111111111:connection/named:
 		if c == nil || c.Username != tc.user || c.Token != tc.token {
 			t.Errorf("Credential(%s, %s) = %+v, want %s/%s", tc.provider, tc.conn, c, tc.user, tc.token)
 		}
+	}
+	// The fallback token is the default account's only.
+	if c := a.Credential("GITHUB", "arn:aws:codestar-connections:us-east-1:222222222222:connection/other"); c != nil {
+		t.Errorf("another account's connection got the fallback token: %+v", c)
 	}
 	api := a.PullRequests("GITHUB", "arn:aws:codestar-connections:us-east-1:111111111111:connection/gh")
 	if api == nil || api.Token != "inline-token" || api.BaseURL != "https://api.github.com" {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/openproton/openproton/internal/api"
 	"github.com/openproton/openproton/internal/api/types"
+	"github.com/openproton/openproton/internal/bundle"
 	"github.com/openproton/openproton/internal/store"
 )
 
@@ -49,11 +50,13 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, in *types.UpdateAcc
 	}
 	// Optimistic concurrency: retry when another writer updated the settings between our
 	// read and write, so concurrent updates of different members both stick.
-	for attempt := 0; ; attempt++ {
-		settings, err := s.store.AccountSettingsGet(ctx, c.AccountID)
+	var out *store.AccountSettings
+	err = s.txRetrying(ctx, func(q store.Queries) error {
+		settings, err := q.AccountSettingsGet(ctx, c.AccountID)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		before := settings.PipelineProvisioningRepository
 		if in.PipelineServiceRoleArn != nil {
 			settings.PipelineServiceRoleArn = *in.PipelineServiceRoleArn
 		}
@@ -64,24 +67,61 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, in *types.UpdateAcc
 			settings.PipelineProvisioningRepository = nil
 		}
 		if in.PipelineProvisioningRepository != nil {
-			repo, err := s.linkedRepository(ctx, s.store, c.AccountID, "pipelineProvisioningRepository", in.PipelineProvisioningRepository)
+			repo, err := s.linkedRepository(ctx, q, c.AccountID, "pipelineProvisioningRepository", in.PipelineProvisioningRepository)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			settings.PipelineProvisioningRepository = repo
 		}
+		if (before == nil) != (settings.PipelineProvisioningRepository == nil) {
+			if err := s.pipelinesKeepTheirProvisioning(ctx, q, c.AccountID); err != nil {
+				return err
+			}
+		}
 		settings.UpdatedAt = s.now().UTC()
-		err = s.store.AccountSettingsPut(ctx, settings)
-		if errors.Is(err, store.ErrConflict) && attempt < 5 {
-			continue
-		}
-		if errors.Is(err, store.ErrConflict) {
-			return nil, api.Conflictf("account settings are being changed concurrently; retry")
-		}
+		out = settings
+		return q.AccountSettingsPut(ctx, settings)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, api.Conflictf("account settings are being changed concurrently; retry")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &types.UpdateAccountSettingsOutput{AccountSettings: accountSettingsOut(out)}, nil
+}
+
+// pipelinesKeepTheirProvisioning refuses to add or remove the account's pipeline
+// provisioning repository while Terraform pipelines exist: they would move between
+// self-managed provisioning and direct apply (or nowhere), leaving their infrastructure
+// behind. (Moving to another repository is fine.)
+func (s *Service) pipelinesKeepTheirProvisioning(ctx context.Context, q store.Queries, accountID string) error {
+	p := store.Page{Limit: 1000}
+	for {
+		list, next, err := q.ServiceList(ctx, accountID, p)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return &types.UpdateAccountSettingsOutput{AccountSettings: accountSettingsOut(settings)}, nil
+		for _, svc := range list {
+			sp, err := s.pipelineOrNil(ctx, q, accountID, svc.Name)
+			if err != nil {
+				return err
+			}
+			if sp == nil || sp.Pending {
+				continue
+			}
+			b, err := s.pipelineBundle(ctx, q, accountID, sp.TemplateName, sp.TemplateMajor, sp.TemplateMinor)
+			if err != nil {
+				return err
+			}
+			if b != nil && b.Pipeline != nil && b.Pipeline.Manifest.Templates[0].RenderingEngine == "hcl" {
+				return api.Conflictf("service %s has a Terraform pipeline: the pipeline provisioning repository can be changed, but not added or removed, while Terraform pipelines exist", svc.Name)
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		p.After = next
 	}
 }
 
@@ -273,4 +313,17 @@ func (vc *versionCounter) count(ctx context.Context, c *counts, templateType, na
 		c.last = "current"
 	}
 	return nil
+}
+
+// pipelineBundle is the bundle a pipeline deploys from, nil when its version is gone.
+func (s *Service) pipelineBundle(ctx context.Context, q store.Queries, accountID, name string, major, minor int) (*bundle.Bundle, error) {
+	v, err := q.TemplateVersionGet(ctx, store.VersionKey{AccountID: accountID, TemplateType: store.ServiceTemplateType,
+		TemplateName: name, Major: major, Minor: minor})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.bundleCache.load(ctx, q, v, bundle.Service, bundle.Options{})
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openproton/openproton/internal/api/types"
 	"github.com/openproton/openproton/internal/bundle"
@@ -148,8 +149,11 @@ func (dp *Deployer) selfManagedJob(ctx context.Context, repo *store.RepositoryBr
 		return nil, nil, deploy.Failf("self-managed provisioning is not configured on this server")
 	}
 	link, err := s.store.RepositoryGet(ctx, d.AccountID, repo.Provider, repo.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, deploy.Failf("provisioning repository %s %s is not linked; link it with CreateRepository and deploy again", repo.Provider, repo.Name)
+	}
 	if err != nil {
-		return nil, nil, gone(err, "provisioning repository %s %s", repo.Provider, repo.Name)
+		return nil, nil, err
 	}
 	rem, err := s.remoteOf(repo.Provider, repo.Name, link.ConnectionARN)
 	if err != nil {
@@ -161,6 +165,12 @@ func (dp *Deployer) selfManagedJob(ctx context.Context, repo *store.RepositoryBr
 	req.Files, req.Namespace = sec.Files, job.Inputs
 	prs := s.repos.PullRequests(repo.Provider, link.ConnectionARN)
 	return provision.Func(func(ctx context.Context, job *provision.Job) (*provision.Result, error) {
+		// Once started, the push and the pull request are seen through even if the
+		// deployment is cancelled meanwhile: a request that reached the host but was not
+		// recorded could never be withdrawn. The runner then records it, cancelled, and
+		// the watcher withdraws it.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handOffTimeout)
+		defer cancel()
 		res, err := terraform.Commit(ctx, req)
 		if err != nil {
 			return nil, deploy.Failf("self-managed provisioning: %v", err)
@@ -209,7 +219,8 @@ func (dp *Deployer) terraformJob(sec *bundle.Section, d *store.Deployment, job *
 	delete(files, terraform.MetadataFile)
 	job.Files, job.RoleARN = files, role
 	return provision.Func(func(ctx context.Context, job *provision.Job) (*provision.Result, error) {
-		env := map[string]string{}
+		// The machine's instance role is the server's, never a deployment's.
+		env := map[string]string{"AWS_EC2_METADATA_DISABLED": "true"}
 		for k, v := range job.Env {
 			// The deployment's own Proton credential is for CodeBuild-style commands that
 			// report back; Terraform's outputs come from its state.
@@ -242,6 +253,9 @@ func (s *Service) remoteOf(provider, name, connectionARN string) (terraform.Remo
 	}
 	return rem, nil
 }
+
+// handOffTimeout bounds pushing a deployment's branch and opening its pull request.
+const handOffTimeout = 5 * time.Minute
 
 // handoff is where a self-managed deployment went: kept with the deployment (as its
 // Request) so that the request can be watched and, when the deployment is cancelled,

@@ -124,6 +124,9 @@ func (s *Service) DeleteDeployment(ctx context.Context, in *types.DeleteDeployme
 		if store.InFlight(d.Status) {
 			return api.Validationf("deployment %s is %s; only finished deployments can be deleted", d.ID, d.Status)
 		}
+		if d.RequestOpen {
+			return api.Conflictf("deployment %s: its pull request or branch is still being withdrawn; retry shortly", d.ID)
+		}
 		out = d
 		return q.DeploymentDelete(ctx, c.AccountID, d.ID)
 	})
@@ -193,7 +196,7 @@ func (s *Service) NotifyResourceDeploymentStatusChange(ctx context.Context, in *
 			d.ReportedStatus, d.ReportedMessage = string(in.Status), deref(in.StatusMessage)
 			if d.Awaiting {
 				// The report a handed-on deployment waited for: it ends now.
-				return s.settleAwaiting(ctx, q, d, string(in.Status), deref(in.StatusMessage), false)
+				return s.settleAwaiting(ctx, q, d, string(in.Status), deref(in.StatusMessage))
 			}
 		}
 		d.LastModifiedAt = s.now()
@@ -256,12 +259,12 @@ func currentDeployment(ctx context.Context, q store.Queries, accountID string, p
 }
 
 // settleAwaiting ends a deployment that was handed on (see store.Deployment.Awaiting) with
-// status, and applies it to its resource as the runner would have. closeRequest leaves its
-// request (pull request, branch) open for the watcher to close.
-func (s *Service) settleAwaiting(ctx context.Context, q store.Queries, d *store.Deployment, status, message string, closeRequest bool) error {
+// status, and applies it to its resource as the runner would have. Its request needs no
+// more watching.
+func (s *Service) settleAwaiting(ctx context.Context, q store.Queries, d *store.Deployment, status, message string) error {
 	now := s.now()
 	d.Status, d.StatusMessage, d.Awaiting, d.CompletedAt, d.LastModifiedAt = status, message, false, now, now
-	d.RequestOpen = closeRequest && d.Request != ""
+	d.RequestOpen = false
 	if d.Log == nil {
 		d.Log = []byte{}
 	}

@@ -301,6 +301,11 @@ func (s *Service) CreateEnvironment(ctx context.Context, in *types.CreateEnviron
 				return err
 			}
 		}
+		if in.ProvisioningRepository != nil {
+			if _, err := s.linkedRepository(ctx, q, c.AccountID, "provisioningRepository", in.ProvisioningRepository); err != nil {
+				return err
+			}
+		}
 		if _, err := s.newEnvDeployment(ctx, q, e, actionProvision, nil, ""); err != nil {
 			return err
 		}
@@ -450,6 +455,9 @@ func (s *Service) UpdateEnvironment(ctx context.Context, in *types.UpdateEnviron
 			cur.ComponentRoleArn = in.ComponentRoleArn
 		}
 		if repo != nil {
+			if _, err := s.linkedRepository(ctx, q, c.AccountID, "provisioningRepository", in.ProvisioningRepository); err != nil {
+				return err
+			}
 			cur.ProvisioningRepository = repo
 		}
 		if conn != nil {
@@ -644,13 +652,17 @@ func (s *Service) CancelEnvironmentDeployment(ctx context.Context, in *types.Can
 			return err
 		}
 		if d.Awaiting {
-			// Nothing runs here to stop: the handed-on work is abandoned (a pull request
-			// left unmerged), the environment goes back to its last state at once.
-			if err := s.settleAwaiting(ctx, q, d, store.StatusCancelled, "Deployment cancelled", true); err != nil {
+			settled, err := s.cancelHandedOn(ctx, q, d)
+			if err != nil {
 				return err
 			}
-			out, err = s.getEnvironment(ctx, q, c.AccountID, in.EnvironmentName)
-			return err
+			if settled {
+				out, err = s.getEnvironment(ctx, q, c.AccountID, in.EnvironmentName)
+				return err
+			}
+			e.DeploymentStatus = store.StatusCancelling
+			out = e
+			return q.EnvironmentUpdate(ctx, e)
 		}
 		d.Status, d.LastModifiedAt = store.StatusCancelling, s.now()
 		if err := q.DeploymentUpdate(ctx, d); err != nil {

@@ -436,7 +436,12 @@ func (s *Service) cancelDeployment(ctx context.Context, q store.Queries, account
 		return false, err
 	}
 	if d.Awaiting {
-		return true, s.settleAwaiting(ctx, q, d, store.StatusCancelled, "Deployment cancelled", true)
+		settled, err := s.cancelHandedOn(ctx, q, d)
+		if err != nil || settled {
+			return settled, err
+		}
+		dep.DeploymentStatus = store.StatusCancelling
+		return false, nil
 	}
 	d.Status, d.LastModifiedAt = store.StatusCancelling, s.now()
 	if err := q.DeploymentUpdate(ctx, d); err != nil {

@@ -3,12 +3,18 @@ package service
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/openproton/openproton/internal/api"
 	"github.com/openproton/openproton/internal/api/types"
 	"github.com/openproton/openproton/internal/store"
 )
+
+// repositoryNameRe is what openproton accepts as a repository name: exactly owner/name, as
+// GitHub and Bitbucket name repositories. (The model's pattern is unanchored and would let
+// a name walk out of the provider's base URL.)
+var repositoryNameRe = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 
 // repositoryARN is Proton's ARN of a repository link: the provider in lower case, then
 // the repository's owner/name, e.g. …:repository/github:myrepos/environments.
@@ -32,6 +38,14 @@ func (s *Service) CreateRepository(ctx context.Context, in *types.CreateReposito
 	if s.repos == nil {
 		return nil, api.NotImplementedf("repositories on this server (no repository configuration)")
 	}
+	if !repositoryNameRe.MatchString(in.Name) || strings.Contains("/"+in.Name+"/", "/../") || strings.Contains("/"+in.Name+"/", "/./") {
+		return nil, api.Validationf("name: %q is not a repository name owner/repository (letters, digits, '.', '_' and '-')", in.Name)
+	}
+	// A connection is its account's own (CodeStar connections are): another account's
+	// connection would lend this account its credentials.
+	if parts := strings.SplitN(in.ConnectionArn, ":", 6); len(parts) != 6 || parts[4] != c.AccountID {
+		return nil, api.Validationf("connectionArn: %s is not a connection of account %s", in.ConnectionArn, c.AccountID)
+	}
 	if _, err := s.repos.URL(string(in.Provider), in.Name); err != nil {
 		return nil, api.Validationf("provider: %v", err)
 	}
@@ -43,6 +57,9 @@ func (s *Service) CreateRepository(ctx context.Context, in *types.CreateReposito
 	})
 	if errors.Is(err, store.ErrAlreadyExists) {
 		old, gerr := s.store.RepositoryGet(ctx, c.AccountID, r.Provider, r.Name)
+		if errors.Is(gerr, store.ErrNotFound) {
+			return nil, api.Conflictf("repository %s %s was being unlinked meanwhile; retry", r.Provider, r.Name)
+		}
 		if gerr != nil {
 			return nil, gerr
 		}
@@ -115,7 +132,12 @@ func (s *Service) DeleteRepository(ctx context.Context, in *types.DeleteReposito
 		if err != nil {
 			return err
 		}
-		users, err := q.EnvironmentsUsingRepository(ctx, c.AccountID, r.ARN, 5)
+		// Delete first: the row lock this takes serialises the check below against a
+		// concurrent write that starts using the link (see holdRepository).
+		if err := q.RepositoryDelete(ctx, c.AccountID, r.Provider, r.Name); err != nil {
+			return err
+		}
+		users, err := q.EnvironmentsUsingRepository(ctx, c.AccountID, r.Provider, r.Name, 5)
 		if err != nil {
 			return err
 		}
@@ -126,11 +148,8 @@ func (s *Service) DeleteRepository(ctx context.Context, in *types.DeleteReposito
 		if err != nil {
 			return err
 		}
-		if pr := settings.PipelineProvisioningRepository; pr != nil && pr.ARN == r.ARN {
+		if pr := settings.PipelineProvisioningRepository; pr != nil && pr.Provider == r.Provider && pr.Name == r.Name {
 			return api.Conflictf("repository %s %s is the account's pipelineProvisioningRepository; remove it with UpdateAccountSettings first", r.Provider, r.Name)
-		}
-		if err := q.RepositoryDelete(ctx, c.AccountID, r.Provider, r.Name); err != nil {
-			return err
 		}
 		out = r
 		return q.TagsDeleteAll(ctx, c.AccountID, r.ARN)
@@ -143,9 +162,11 @@ func (s *Service) DeleteRepository(ctx context.Context, in *types.DeleteReposito
 
 // linkedRepository resolves a repository named in a request (an environment's
 // provisioningRepository, the account's pipelineProvisioningRepository) to its link: it
-// must have been created with CreateRepository, as in Proton.
+// must have been created with CreateRepository, as in Proton. Called inside the write that
+// stores the reference, it holds the link's row so that a concurrent DeleteRepository
+// either sees the reference or fails to find the link here.
 func (s *Service) linkedRepository(ctx context.Context, q store.Queries, accountID, field string, in *types.RepositoryBranchInput) (*store.RepositoryBranch, error) {
-	r, err := q.RepositoryGet(ctx, accountID, string(in.Provider), in.Name)
+	r, err := q.RepositoryHold(ctx, accountID, string(in.Provider), in.Name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, api.Validationf("%s: repository %s %s is not linked; link it with CreateRepository first", field, in.Provider, in.Name)
 	}

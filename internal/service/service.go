@@ -35,6 +35,7 @@ type Service struct {
 	bundleCache bundleCache
 	repos       *repoaccess.Access // nil refuses repositories
 	watchKick   chan struct{}      // wakes the handed-on request watcher
+	watchEvery  time.Duration      // the watcher's interval (set when it starts)
 	// terraformDirect: Terraform templates without a provisioning repository are applied
 	// by the server (the deployer's Terraform provisioner).
 	terraformDirect bool

@@ -136,8 +136,9 @@ type Queries interface {
 	// idleBefore (their job was lost), oldest first.
 	DeploymentsOrphaned(ctx context.Context, now, idleBefore time.Time, limit int) ([]*Deployment, error)
 	// DeploymentsWithOpenRequest lists deployments of every account whose handed-on
-	// request is open (RequestOpen), least recently modified first.
-	DeploymentsWithOpenRequest(ctx context.Context, limit int) ([]*Deployment, error)
+	// request is open (RequestOpen) and due (RequestCheckAt not after now), most overdue
+	// first.
+	DeploymentsWithOpenRequest(ctx context.Context, now time.Time, limit int) ([]*Deployment, error)
 
 	// Repositories are linked git repositories, unique by (account, provider, name).
 	// RepositoryCreate returns ErrAlreadyExists for a duplicate.
@@ -146,9 +147,12 @@ type Queries interface {
 	RepositoryDelete(ctx context.Context, accountID, provider, name string) error
 	// RepositoryList pages by provider, then name.
 	RepositoryList(ctx context.Context, accountID string, p Page) ([]*Repository, string, error)
+	// RepositoryHold returns a repository after locking its row (a no-op update), so that
+	// a concurrent RepositoryDelete waits for the holding transaction.
+	RepositoryHold(ctx context.Context, accountID, provider, name string) (*Repository, error)
 	// EnvironmentsUsingRepository names up to limit environments whose provisioning
-	// repository is the repository arn.
-	EnvironmentsUsingRepository(ctx context.Context, accountID, arn string, limit int) ([]string, error)
+	// repository is provider's name.
+	EnvironmentsUsingRepository(ctx context.Context, accountID, provider, name string, limit int) ([]string, error)
 
 	// Account connections are unique by id. Update is versioned.
 	AccountConnectionCreate(ctx context.Context, c *AccountConnection) error
@@ -427,8 +431,10 @@ type Deployment struct {
 	// request), "" when it was not. RequestOpen means the request still needs watching
 	// (an open pull request whose closing cancels the deployment) or closing (its
 	// deployment was cancelled).
-	Request                                              string
-	RequestOpen                                          bool
+	Request     string
+	RequestOpen bool
+	// RequestCheckAt is when the open request is next due to be looked at (zero: now).
+	RequestCheckAt                                       time.Time
 	LastAttemptedDeploymentID, LastSucceededDeploymentID string
 	Attempt                                              int
 	LeaseOwner                                           string

@@ -132,12 +132,15 @@ func writeFiles(dir string, job *provision.Job) error {
 
 // environment is all a command sees: a fixed PATH, the job's own directory as HOME and
 // TMPDIR, the variables CodeBuild gave (RESOURCE_ARN, AWS_DEFAULT_REGION), the manifest's
-// variables and the job's scoped credential.
+// variables and the job's scoped credential; AWS SDKs may not use the machine's instance
+// metadata credentials.
 func environment(dir, path string, job *provision.Job, manifestEnv map[string]string) []string {
 	env := map[string]string{
 		"PATH": path, "HOME": dir, "TMPDIR": filepath.Join(dir, ".tmp"), "LANG": "C.UTF-8",
 		"RESOURCE_ARN": job.ResourceARN, "AWS_DEFAULT_REGION": job.Region, "AWS_REGION": job.Region,
 		"PROTON_DEPLOYMENT_ID": job.DeploymentID,
+		// The machine's instance role is the server's, never a deployment's.
+		"AWS_EC2_METADATA_DISABLED": "true",
 	}
 	for k, v := range manifestEnv {
 		env[k] = v

@@ -480,3 +480,25 @@ func DeleteBranch(ctx context.Context, rem Remote, branch, commit string) (delet
 	}
 	return true, nil
 }
+
+// mergedDepth bounds how much of the base branch's history Merged reads.
+const mergedDepth = 1000
+
+// Merged reports whether commit is in the history of the remote's branch (within its last
+// mergedDepth commits): the deployment's branch was merged. A squash or rebase merge makes
+// new commits and is not recognised.
+func Merged(ctx context.Context, rem Remote, branch, commit string) (bool, error) {
+	auth := rem.authMethod()
+	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
+		URL: rem.URL, Auth: auth, RemoteName: "origin", ReferenceName: plumbing.NewBranchReferenceName(branch),
+		SingleBranch: true, Depth: mergedDepth, Tags: git.NoTags, NoCheckout: true,
+	})
+	if err != nil {
+		return false, rem.fail(fmt.Sprintf("cloning branch %s of %s", branch, rem.displayURL()), err)
+	}
+	want := plumbing.NewHash(commit)
+	if _, err := repo.CommitObject(want); err == nil {
+		return true, nil // shallow clones hold only the branch's history
+	}
+	return false, nil
+}

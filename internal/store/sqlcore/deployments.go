@@ -13,16 +13,16 @@ import (
 const deploymentColumns = `account_id, id, target_type, target_arn, target_created_at, environment_name, service_name,
 	service_instance_name, component_name, action, status, status_message, initial_state, target_state, inputs, initial_inputs, outputs,
 	reported_status, reported_message, last_attempted_id, last_succeeded_id, attempt, lease_owner, lease_expires_at,
-	created_at, last_modified_at, completed_at, resources, awaiting, request, request_open, version`
+	created_at, last_modified_at, completed_at, resources, awaiting, request, request_open, request_check_at, version`
 
 func scanDeployment(r scanner) (*store.Deployment, error) {
 	var d store.Deployment
 	var outputs, resources string
-	var target, lease, created, modified, completed, awaiting, requestOpen int64
+	var target, lease, created, modified, completed, awaiting, requestOpen, checkAt int64
 	if err := r.Scan(&d.AccountID, &d.ID, &d.TargetType, &d.TargetARN, &target, &d.EnvironmentName, &d.ServiceName,
 		&d.ServiceInstanceName, &d.Component, &d.Action, &d.Status, &d.StatusMessage, &d.InitialState, &d.TargetState, &d.Inputs, &d.InitialInputs, &outputs,
 		&d.ReportedStatus, &d.ReportedMessage, &d.LastAttemptedDeploymentID, &d.LastSucceededDeploymentID, &d.Attempt,
-		&d.LeaseOwner, &lease, &created, &modified, &completed, &resources, &awaiting, &d.Request, &requestOpen, &d.Version); err != nil {
+		&d.LeaseOwner, &lease, &created, &modified, &completed, &resources, &awaiting, &d.Request, &requestOpen, &checkAt, &d.Version); err != nil {
 		return nil, err
 	}
 	if err := unmarshalOutputs(outputs, &d.Outputs); err != nil {
@@ -35,7 +35,7 @@ func scanDeployment(r scanner) (*store.Deployment, error) {
 		}
 	}
 	d.TargetCreatedAt, d.CreatedAt, d.LastModifiedAt = fromMicros(target), fromMicros(created), fromMicros(modified)
-	d.LeaseExpiresAt, d.CompletedAt = optionalTime(lease), optionalTime(completed)
+	d.LeaseExpiresAt, d.CompletedAt, d.RequestCheckAt = optionalTime(lease), optionalTime(completed), optionalTime(checkAt)
 	return &d, nil
 }
 
@@ -80,13 +80,13 @@ func (q *Queries) DeploymentCreate(ctx context.Context, d *store.Deployment) err
 		log = []byte{}
 	}
 	err := insert(ctx, q.W, `INSERT INTO deployments (`+deploymentColumns+`, sort_key, log) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $30, $31, $32, $33, 1, $28, $29) ON CONFLICT DO NOTHING`,
+		$10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $30, $31, $32, $33, $34, 1, $28, $29) ON CONFLICT DO NOTHING`,
 		d.AccountID, d.ID, d.TargetType, d.TargetARN, micros(d.TargetCreatedAt), d.EnvironmentName, d.ServiceName,
 		d.ServiceInstanceName, d.Component, d.Action, d.Status, d.StatusMessage, d.InitialState, d.TargetState,
 		d.Inputs, d.InitialInputs, marshalOutputs(d.Outputs), d.ReportedStatus, d.ReportedMessage, d.LastAttemptedDeploymentID, d.LastSucceededDeploymentID,
 		d.Attempt, d.LeaseOwner, optionalMicros(d.LeaseExpiresAt), micros(d.CreatedAt), micros(d.LastModifiedAt),
 		optionalMicros(d.CompletedAt), deploymentSortKey(d), log, marshalResources(d.Resources), boolInt(d.Awaiting),
-		d.Request, boolInt(d.RequestOpen))
+		d.Request, boolInt(d.RequestOpen), optionalMicros(d.RequestCheckAt))
 	if err != nil {
 		return wrap(err, "create deployment %s", d.ID)
 	}
@@ -109,15 +109,15 @@ func (q *Queries) DeploymentLog(ctx context.Context, accountID, id string) ([]by
 func (q *Queries) DeploymentUpdate(ctx context.Context, d *store.Deployment) error {
 	args := []any{d.AccountID, d.ID, d.Status, d.StatusMessage, d.InitialState, d.TargetState, marshalOutputs(d.Outputs),
 		d.ReportedStatus, d.ReportedMessage, d.Attempt, d.LeaseOwner, optionalMicros(d.LeaseExpiresAt), micros(d.LastModifiedAt),
-		optionalMicros(d.CompletedAt), d.Version, marshalResources(d.Resources), boolInt(d.Awaiting), d.Request, boolInt(d.RequestOpen)}
+		optionalMicros(d.CompletedAt), d.Version, marshalResources(d.Resources), boolInt(d.Awaiting), d.Request, boolInt(d.RequestOpen), optionalMicros(d.RequestCheckAt)}
 	set := ""
 	if d.Log != nil {
 		args = append(args, d.Log)
-		set = ", log = $20"
+		set = ", log = $21"
 	}
 	n, err := q.W.Exec(ctx, `UPDATE deployments SET status = $3, status_message = $4, initial_state = $5, target_state = $6,
 		outputs = $7, reported_status = $8, reported_message = $9, attempt = $10, lease_owner = $11, lease_expires_at = $12,
-		last_modified_at = $13, completed_at = $14, resources = $16, awaiting = $17, request = $18, request_open = $19, version = version + 1`+set+`
+		last_modified_at = $13, completed_at = $14, resources = $16, awaiting = $17, request = $18, request_open = $19, request_check_at = $20, version = version + 1`+set+`
 		WHERE account_id = $1 AND id = $2 AND version = $15`, args...)
 	err = q.versionedWrite(ctx, n, err, `SELECT count(*) FROM deployments WHERE account_id = $1 AND id = $2`, d.AccountID, d.ID)
 	if err != nil {
@@ -130,7 +130,7 @@ func (q *Queries) DeploymentUpdate(ctx context.Context, d *store.Deployment) err
 func (q *Queries) DeploymentClaim(ctx context.Context, accountID, id string, attempt int, owner string, now, until time.Time) (*store.Deployment, error) {
 	d, err := getOne(ctx, q.W, `UPDATE deployments SET lease_owner = $4, lease_expires_at = $6, version = version + 1
 		WHERE account_id = $1 AND id = $2 AND attempt = $3 AND status IN ('IN_PROGRESS', 'CANCELLING', 'DELETE_IN_PROGRESS')
-		AND (lease_owner = '' OR lease_expires_at < $5)
+		AND (lease_owner = '' OR lease_expires_at < $5) AND awaiting = 0
 		RETURNING `+deploymentColumns, []any{accountID, id, attempt, owner, micros(now), micros(until)}, scanDeployment)
 	return d, wrap(err, "claim deployment %s", id)
 }
@@ -195,9 +195,9 @@ func (q *Queries) DeploymentsOrphaned(ctx context.Context, now, idleBefore time.
 	return out, wrap(rows.Err(), "orphaned deployments")
 }
 
-func (q *Queries) DeploymentsWithOpenRequest(ctx context.Context, limit int) ([]*store.Deployment, error) {
-	rows, err := q.R.Query(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE request_open = 1
-		ORDER BY last_modified_at LIMIT $1`, limit)
+func (q *Queries) DeploymentsWithOpenRequest(ctx context.Context, now time.Time, limit int) ([]*store.Deployment, error) {
+	rows, err := q.R.Query(ctx, `SELECT `+deploymentColumns+` FROM deployments WHERE request_open = 1 AND request_check_at <= $1
+		ORDER BY request_check_at LIMIT $2`, micros(now), limit)
 	if err != nil {
 		return nil, wrap(err, "deployments with open requests")
 	}

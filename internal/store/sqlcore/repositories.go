@@ -31,6 +31,12 @@ func (q *Queries) RepositoryGet(ctx context.Context, accountID, provider, name s
 	return r, wrap(err, "repository %s %s", provider, name)
 }
 
+func (q *Queries) RepositoryHold(ctx context.Context, accountID, provider, name string) (*store.Repository, error) {
+	r, err := getOne(ctx, q.W, `UPDATE repositories SET connection_arn = connection_arn WHERE account_id = $1 AND provider = $2 AND name = $3
+		RETURNING `+repositoryColumns, []any{accountID, provider, name}, scanRepository)
+	return r, wrap(err, "repository %s %s", provider, name)
+}
+
 func (q *Queries) RepositoryDelete(ctx context.Context, accountID, provider, name string) error {
 	n, err := q.W.Exec(ctx, `DELETE FROM repositories WHERE account_id = $1 AND provider = $2 AND name = $3`, accountID, provider, name)
 	return wrap(mustAffect(n, err, store.ErrNotFound), "delete repository %s %s", provider, name)
@@ -53,23 +59,25 @@ func (q *Queries) RepositoryList(ctx context.Context, accountID string, p store.
 
 // EnvironmentsUsingRepository reads the (few) environments that have a provisioning
 // repository and compares in Go: the repository is stored as JSON in the environment row.
-func (q *Queries) EnvironmentsUsingRepository(ctx context.Context, accountID, arn string, limit int) ([]string, error) {
+func (q *Queries) EnvironmentsUsingRepository(ctx context.Context, accountID, provider, name string, limit int) ([]string, error) {
 	rows, err := q.R.Query(ctx, `SELECT name, provisioning_repository FROM environments
 		WHERE account_id = $1 AND provisioning_repository <> '' ORDER BY name`, accountID)
 	if err != nil {
-		return nil, wrap(err, "environments using repository %s", arn)
+		return nil, wrap(err, "environments using repository %s %s", provider, name)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() && len(out) < limit {
-		var name, raw string
-		if err := rows.Scan(&name, &raw); err != nil {
-			return nil, wrap(err, "environments using repository %s", arn)
+		var env, raw string
+		if err := rows.Scan(&env, &raw); err != nil {
+			return nil, wrap(err, "environments using repository %s %s", provider, name)
 		}
 		var repo store.RepositoryBranch
-		if json.Unmarshal([]byte(raw), &repo) == nil && repo.ARN == arn {
-			out = append(out, name)
+		// By provider and name: environments from before repository links carry another
+		// form of the ARN.
+		if json.Unmarshal([]byte(raw), &repo) == nil && repo.Provider == provider && repo.Name == name {
+			out = append(out, env)
 		}
 	}
-	return out, wrap(rows.Err(), "environments using repository %s", arn)
+	return out, wrap(rows.Err(), "environments using repository %s %s", provider, name)
 }

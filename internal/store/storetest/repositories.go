@@ -51,17 +51,23 @@ func testRepositories(t *testing.T, open Opener) {
 	wantErr(t, "get deleted", err, store.ErrNotFound)
 
 	// Environments name the repository they provision through.
-	e := environment("dev", "vpc", 1, 0) // its repository's ARN is "arn:repo"
+	e := environment("dev", "vpc", 1, 0) // its repository is GITHUB o/r
 	must(t, s.EnvironmentCreate(ctx, e))
 	plain := environment("plain", "vpc", 1, 0)
 	plain.ProvisioningRepository = nil
 	must(t, s.EnvironmentCreate(ctx, plain))
-	users, err := s.EnvironmentsUsingRepository(ctx, "a", "arn:repo", 10)
+	users, err := s.EnvironmentsUsingRepository(ctx, "a", "GITHUB", "o/r", 10)
 	must(t, err)
 	same(t, "users", users, []string{"dev"})
-	users, err = s.EnvironmentsUsingRepository(ctx, "a", "arn:other", 10)
+	users, err = s.EnvironmentsUsingRepository(ctx, "a", "BITBUCKET", "o/r", 10)
 	must(t, err)
 	same(t, "no users", len(users), 0)
+
+	held, err := s.RepositoryHold(ctx, "a", "GITHUB", "z/z")
+	must(t, err)
+	same(t, "held", held.Name, "z/z")
+	_, err = s.RepositoryHold(ctx, "a", "GITHUB", "a/b")
+	wantErr(t, "hold deleted", err, store.ErrNotFound)
 }
 
 // testOpenRequests: deployments handed on with an open request are found across accounts,
@@ -76,25 +82,37 @@ func testOpenRequests(t *testing.T, open Opener) {
 			d.AccountID, d.LastModifiedAt = "b", base.Add(time.Hour)
 		}
 		d.Awaiting, d.Request, d.RequestOpen = true, `{"branch":"proton--proton-environment-`+id+`"}`, id != "closed"
+		// Due at base ("late") and an hour later ("early"); "later" not yet.
+		d.RequestCheckAt = base.Add(time.Duration(i) * time.Hour)
 		must(t, s.DeploymentCreate(ctx, d))
 	}
-	list, err := s.DeploymentsWithOpenRequest(ctx, 10)
+	notYet := deployment("later", "dev", base)
+	notYet.Awaiting, notYet.Request, notYet.RequestOpen, notYet.RequestCheckAt = true, `{}`, true, base.Add(10*time.Hour)
+	must(t, s.DeploymentCreate(ctx, notYet))
+	list, err := s.DeploymentsWithOpenRequest(ctx, base.Add(2*time.Hour), 10)
 	must(t, err)
 	var ids []string
 	for _, d := range list {
 		ids = append(ids, d.ID)
 	}
-	same(t, "open requests", ids, []string{"early", "late"})
-	same(t, "request kept", list[0].Request, `{"branch":"proton--proton-environment-early"}`)
+	same(t, "open requests", ids, []string{"late", "early"})
+	same(t, "request kept", list[0].Request, `{"branch":"proton--proton-environment-late"}`)
 
-	d := list[0]
+	same(t, "check time kept", list[0].RequestCheckAt, base)
+	d := list[1]
 	d.RequestOpen, d.Awaiting = false, false
 	must(t, s.DeploymentUpdate(ctx, d))
 	got, err := s.DeploymentGet(ctx, "a", "early")
 	must(t, err)
 	same(t, "closed", got.RequestOpen, false)
 	same(t, "request still recorded", got.Request, d.Request)
-	list, err = s.DeploymentsWithOpenRequest(ctx, 10)
+	list, err = s.DeploymentsWithOpenRequest(ctx, base.Add(2*time.Hour), 10)
 	must(t, err)
 	same(t, "left open", len(list), 1)
+	// Rescheduled: it drops out until it is due again.
+	list[0].RequestCheckAt = base.Add(5 * time.Hour)
+	must(t, s.DeploymentUpdate(ctx, list[0]))
+	list, err = s.DeploymentsWithOpenRequest(ctx, base.Add(2*time.Hour), 10)
+	must(t, err)
+	same(t, "none due", len(list), 0)
 }

@@ -13,4 +13,6 @@ CREATE TABLE repositories (
 -- whether that request still needs watching or closing.
 ALTER TABLE deployments ADD COLUMN request TEXT NOT NULL DEFAULT '';
 ALTER TABLE deployments ADD COLUMN request_open BIGINT NOT NULL DEFAULT 0;
-CREATE INDEX deployments_open_requests ON deployments (last_modified_at) WHERE request_open = 1;
+-- When the request is next due to be checked (microseconds since the epoch).
+ALTER TABLE deployments ADD COLUMN request_check_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX deployments_open_requests ON deployments (request_check_at) WHERE request_open = 1;
