@@ -103,6 +103,8 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	runner := s.newRunner(cfg, jobKeys)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, runner)
+	syncWorker := &service.SyncWorker{} // its service is set below, before the queue starts
+	river.AddWorker(workers, syncWorker)
 	if s.queue, err = engine.New(ctx, s.store, engine.Config{Workers: workers, MaxWorkers: cfg.DeploymentWorkers,
 		RescueAfter: cfg.DeploymentTimeout + time.Minute, Logger: logger}); err != nil {
 		return nil, err
@@ -117,6 +119,7 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	if err != nil {
 		return nil, err
 	}
+	syncWorker.S = svc
 	var override provision.Provisioner
 	if cfg.Provisioner == "noop" {
 		override = provision.Noop
@@ -142,6 +145,7 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	s.stopWork = stopWork
 	s.workers.Go(func() { svc.RunRegistrar(workCtx) })
 	s.workers.Go(func() { svc.WatchRequests(workCtx, cfg.PullRequestPoll) })
+	s.workers.Go(func() { svc.RunSyncPoller(workCtx, cfg.SyncPoll) })
 	if err := s.queue.Start(workCtx); err != nil {
 		return nil, fmt.Errorf("start deployment queue: %w", err)
 	}
@@ -152,6 +156,7 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 		Authenticate: protonAuthenticator(keyring, jobKeys, s.store, cfg.Region),
 		Buckets:      bucketAPI,
 		Logger:       logger,
+		SyncWebhook:  svc.KickSync,
 	})
 
 	if s.listener, err = net.Listen("tcp", cfg.Listen); err != nil {

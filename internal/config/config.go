@@ -47,6 +47,8 @@ type Server struct {
 	PullRequestAPIs string
 	// PullRequestPoll is how often open pull requests are checked for being closed.
 	PullRequestPoll time.Duration
+	// SyncPoll is how often branches followed by template sync are checked for new commits.
+	SyncPoll time.Duration
 	DeploymentPath  string // PATH deployment commands run with ("" = a fixed system PATH)
 	// TerraformBin is a terraform or tofu binary that applies Terraform templates which no
 	// provisioning repository takes ("" = such templates are refused).
@@ -131,6 +133,7 @@ func (c *Server) Bind(fs *pflag.FlagSet) {
 	num(&c.DeploymentWorkers, "deployment-workers", 10, "deployments this replica runs at once")
 	dur(&c.DeploymentTimeout, "deployment-timeout", time.Hour, "how long a deployment may run before it fails")
 	dur(&c.DeploymentLease, "deployment-lease", 15*time.Second, "how soon a deployment whose replica stopped is resumed by another (or after a restart)")
+	dur(&c.SyncPoll, "sync-poll", time.Minute, "how often branches that templates sync from are checked for new commits (POST /_openproton/sync-webhook checks at once)")
 	dur(&c.PullRequestPoll, "pull-request-poll", time.Minute, "how often open pull requests of self-managed deployments are checked for being closed unmerged (which cancels the deployment)")
 	dur(&c.CloudFormationPoll, "cloudformation-poll", time.Second, "first interval between a CloudFormation stack's status checks; it backs off to ten times that")
 	c.RootAccessKeyID = os.Getenv("OPENPROTON_ROOT_ACCESS_KEY_ID")
@@ -161,6 +164,9 @@ func (c Server) WithDefaults() Server {
 	}
 	if c.PullRequestPoll == 0 {
 		c.PullRequestPoll = time.Minute
+	}
+	if c.SyncPoll == 0 {
+		c.SyncPoll = time.Minute
 	}
 	return c
 }
@@ -193,6 +199,9 @@ func (c *Server) Validate() error {
 	}
 	if c.PullRequestPoll < 0 {
 		return fmt.Errorf("--pull-request-poll must be positive")
+	}
+	if c.SyncPoll < 0 {
+		return fmt.Errorf("--sync-poll must be positive")
 	}
 	if _, err := c.Repositories(); err != nil {
 		return fmt.Errorf("repository settings: %w", err)

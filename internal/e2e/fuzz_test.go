@@ -138,6 +138,8 @@ func payloadHash(body []byte) string {
 var repositoryOps = []string{
 	"CreateRepository", "GetRepository", "ListRepositories", "DeleteRepository", "UpdateAccountSettings", "GetAccountSettings",
 	"CreateEnvironment", "UpdateEnvironment", "TagResource", "ListTagsForResource",
+	"CreateTemplateSyncConfig", "GetTemplateSyncConfig", "UpdateTemplateSyncConfig", "DeleteTemplateSyncConfig",
+	"GetTemplateSyncStatus", "GetRepositorySyncStatus", "ListRepositorySyncDefinitions",
 }
 
 // FuzzRepositoryAPI: whatever body arrives at a repository operation, or at one naming a
@@ -151,6 +153,10 @@ func FuzzRepositoryAPI(f *testing.F) {
 	f.Add(uint8(6), []byte(`{"name":"e2","templateName":"tf","templateMajorVersion":"1","spec":"proton: EnvironmentSpec\nspec:\n  team: ab\n","provisioningRepository":{"provider":"GITHUB","name":"org/infra","branch":"no/such/branch"}}`))
 	f.Add(uint8(7), []byte(`{"name":"seeded","deploymentType":"NONE","provisioningRepository":{"provider":"GITHUB_ENTERPRISE","name":"a/b","branch":"main"}}`))
 	f.Add(uint8(8), []byte(`{"resourceArn":"arn:aws:proton:us-east-1:000000000000:repository/github:org/infra","tags":[{"key":"a","value":"b"}]}`))
+	f.Add(uint8(10), []byte(`{"templateName":"tf","templateType":"ENVIRONMENT","repositoryProvider":"GITHUB","repositoryName":"org/infra","branch":"main","subdirectory":"../x"}`))
+	f.Add(uint8(12), []byte(`{"templateName":"tf","templateType":"ENVIRONMENT","repositoryProvider":"GITHUB","repositoryName":"org/infra","branch":"dev","subdirectory":"/a/b/"}`))
+	f.Add(uint8(14), []byte(`{"templateName":"tf","templateType":"ENVIRONMENT","templateVersion":"99999999999999999999"}`))
+	f.Add(uint8(16), []byte(`{"repositoryName":"org/infra","repositoryProvider":"GITHUB","syncType":"SERVICE_SYNC","nextToken":"x"}`))
 
 	base := f.TempDir()
 	bareRepoAt(f, base, "org/infra")

@@ -50,6 +50,7 @@ func TestOnPostgres(t *testing.T) {
 		{"SelfManagedPipelinesAndComponents", TestSelfManagedPipelinesAndComponents},
 		{"TerraformDirectApply", TestTerraformDirectApply},
 		{"RequestClosedAfterRestart", TestRequestClosedAfterRestart},
+		{"TemplateSync", TestTemplateSync},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

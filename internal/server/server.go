@@ -22,16 +22,25 @@ type Options struct {
 	MaxBody      int64        // 0 = DefaultMaxBody
 	Logger       *slog.Logger
 	Registry     *prometheus.Registry // nil = a private registry
+	// SyncWebhook, when set, is called by POST SyncWebhookPath: a git host's push webhook
+	// asks for synced branches to be looked at now.
+	SyncWebhook func()
 }
+
+// SyncWebhookPath is where git hosts' push webhooks go. The request's content is not
+// trusted or read: it only makes the server look at the branches it follows at once
+// instead of at the next poll, so it needs no signature.
+const SyncWebhookPath = "/_openproton/sync-webhook"
 
 // Handler routes requests: Proton calls are POSTs carrying X-Amz-Target; /healthz and
 // /metrics are ours; everything else is S3 (bucket names "healthz" and "metrics" are
 // therefore reserved).
 type Handler struct {
-	proton  *protonHandler
-	buckets http.Handler
-	metrics http.Handler
-	ready   atomic.Bool
+	proton   *protonHandler
+	buckets  http.Handler
+	metrics  http.Handler
+	ready    atomic.Bool
+	syncHook func()
 }
 
 // New builds the handler. It answers /healthz with 503 until SetReady.
@@ -48,8 +57,9 @@ func New(o Options) *Handler {
 	return &Handler{
 		proton: &protonHandler{service: o.Service, authenticate: o.Authenticate, maxBody: o.MaxBody,
 			log: o.Logger, metrics: newMetrics(o.Registry)},
-		buckets: o.Buckets,
-		metrics: promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}),
+		buckets:  o.Buckets,
+		metrics:  promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}),
+		syncHook: o.SyncWebhook,
 	}
 }
 
@@ -68,6 +78,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, LogPath) {
 		h.proton.serveLog(w, r)
+		return
+	}
+	if r.URL.Path == SyncWebhookPath {
+		if r.Method != http.MethodPost || h.syncHook == nil {
+			http.Error(w, "POST a push event here to sync followed branches now", http.StatusMethodNotAllowed)
+			return
+		}
+		h.syncHook()
+		w.WriteHeader(http.StatusAccepted)
 		return
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {

@@ -93,7 +93,14 @@ type loadedBundle struct {
 // checkBundle fetches and checks a version's bundle. A problem with the bundle itself is
 // returned as a message for the user; err is for failures worth retrying.
 func (s *Service) checkBundle(ctx context.Context, v *store.TemplateVersion) (*loadedBundle, string, error) {
-	raw, err := s.bundles.Get(ctx, v.SourceBucket, v.SourceKey, maxBundleBytes)
+	var raw []byte
+	var err error
+	if v.SourceBucket == "" {
+		// Template sync stored the bundle with the version.
+		raw, err = s.store.TemplateVersionBundle(ctx, v.VersionKey)
+	} else {
+		raw, err = s.bundles.Get(ctx, v.SourceBucket, v.SourceKey, maxBundleBytes)
+	}
 	switch {
 	case errors.Is(err, bucket.ErrNotFound):
 		return nil, fmt.Sprintf("the template bundle s3://%s/%s does not exist", v.SourceBucket, v.SourceKey), nil

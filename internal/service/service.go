@@ -36,6 +36,7 @@ type Service struct {
 	repos       *repoaccess.Access // nil refuses repositories
 	watchKick   chan struct{}      // wakes the handed-on request watcher
 	watchEvery  time.Duration      // the watcher's interval (set when it starts)
+	syncKick    chan struct{}      // wakes the sync poller
 	// terraformDirect: Terraform templates without a provisioning repository are applied
 	// by the server (the deployer's Terraform provisioner).
 	terraformDirect bool
@@ -81,7 +82,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.Logger = slog.Default()
 	}
 	return &Service{store: o.Store, bundles: o.Bundles, region: o.Region, tokens: tokens, now: o.Now, log: o.Logger,
-		kick: make(chan struct{}, 1), queue: o.Queue, repos: o.Repositories, watchKick: make(chan struct{}, 1), terraformDirect: o.TerraformDirect}, nil
+		kick: make(chan struct{}, 1), queue: o.Queue, repos: o.Repositories, watchKick: make(chan struct{}, 1), syncKick: make(chan struct{}, 1), terraformDirect: o.TerraformDirect}, nil
 }
 
 // caller returns the authenticated caller; the server always sets one.

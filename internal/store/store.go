@@ -140,6 +140,29 @@ type Queries interface {
 	// first.
 	DeploymentsWithOpenRequest(ctx context.Context, now time.Time, limit int) ([]*Deployment, error)
 
+	// Template sync configurations, unique by (account, template type, template name).
+	// Update is versioned.
+	TemplateSyncConfigCreate(ctx context.Context, c *TemplateSyncConfig) error
+	TemplateSyncConfigGet(ctx context.Context, accountID, templateType, templateName string) (*TemplateSyncConfig, error)
+	TemplateSyncConfigUpdate(ctx context.Context, c *TemplateSyncConfig) error
+	TemplateSyncConfigDelete(ctx context.Context, accountID, templateType, templateName string) error
+	// TemplateSyncConfigList pages through every account's configurations (accountID "")
+	// or one account's, by account, type and name.
+	TemplateSyncConfigList(ctx context.Context, accountID string, p Page) ([]*TemplateSyncConfig, string, error)
+	// TemplateSyncConfigsOfRepository lists an account's configurations that follow a
+	// repository (branch "" = any branch).
+	TemplateSyncConfigsOfRepository(ctx context.Context, accountID, provider, repository, branch string) ([]*TemplateSyncConfig, error)
+
+	// Sync attempts are unique by (account, id); Update is versioned.
+	SyncAttemptCreate(ctx context.Context, a *SyncAttempt) error
+	SyncAttemptUpdate(ctx context.Context, a *SyncAttempt) error
+	// SyncAttemptLatest is the newest attempt on a target, or the newest that succeeded.
+	SyncAttemptLatest(ctx context.Context, accountID, syncType, target string, succeeded bool) (*SyncAttempt, error)
+
+	// SyncHead is the commit last synced from a branch; ErrNotFound before the first.
+	SyncHeadGet(ctx context.Context, accountID, provider, repository, branch, syncType string) (*SyncHead, error)
+	SyncHeadPut(ctx context.Context, h *SyncHead) error
+
 	// Repositories are linked git repositories, unique by (account, provider, name).
 	// RepositoryCreate returns ErrAlreadyExists for a duplicate.
 	RepositoryCreate(ctx context.Context, r *Repository) error
@@ -239,6 +262,40 @@ type AccessKey struct {
 }
 
 type RepositoryBranch struct{ ARN, Provider, Name, Branch string }
+
+// TemplateSyncConfig makes a template follow <Subdirectory>/<TemplateName>/v<N>/ on a
+// branch of a linked repository.
+type TemplateSyncConfig struct {
+	AccountID                    string
+	TemplateType, TemplateName   string
+	Provider, Repository, Branch string
+	Subdirectory                 string
+	CreatedAt                    time.Time
+	Version                      int64
+}
+
+// SyncAttempt is one sync of a target: a template major ("environment/NAME/MAJOR") or a
+// repository branch. Revisions and events are JSON of the API's shapes.
+type SyncAttempt struct {
+	AccountID, ID                   string
+	SyncType                        string // TEMPLATE_SYNC | SERVICE_SYNC
+	Target                          string
+	StartedAt                       time.Time
+	Status                          string // INITIATED | IN_PROGRESS | SUCCEEDED | FAILED
+	InitialRevision, TargetRevision string
+	Events                          string
+	// Digest identifies what the attempt synced (a template bundle's digest), so that an
+	// unchanged bundle is not registered again.
+	Digest  string
+	Version int64
+}
+
+// SyncHead is the last commit synced from a branch.
+type SyncHead struct {
+	AccountID, Provider, Repository, Branch, SyncType string
+	SHA                                               string
+	SyncedAt                                          time.Time
+}
 
 // Repository is a linked git repository: Proton's repository link. ConnectionARN names
 // the credentials the server uses for it (never stored here).

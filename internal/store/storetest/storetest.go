@@ -49,6 +49,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"Services", testServices},
 		{"Repositories", testRepositories},
 		{"OpenRequests", testOpenRequests},
+		{"Sync", testSync},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

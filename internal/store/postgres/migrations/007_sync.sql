@@ -1,0 +1,45 @@
+-- Template sync: a template follows <subdirectory>/<template>/v<N>/ on a branch of a
+-- linked repository.
+CREATE TABLE template_sync_configs (
+    account_id    TEXT COLLATE "C" NOT NULL,
+    template_type TEXT COLLATE "C" NOT NULL,
+    template_name TEXT COLLATE "C" NOT NULL,
+    provider      TEXT COLLATE "C" NOT NULL,
+    repository    TEXT COLLATE "C" NOT NULL,
+    branch        TEXT COLLATE "C" NOT NULL,
+    subdirectory  TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    version       BIGINT NOT NULL,
+    PRIMARY KEY (account_id, template_type, template_name)
+);
+CREATE INDEX template_sync_configs_branch ON template_sync_configs (account_id, provider, repository, branch);
+
+-- Sync attempts, for the status operations: one row per attempt on a target (a template
+-- major, a repository branch), with its events.
+CREATE TABLE sync_attempts (
+    account_id       TEXT COLLATE "C" NOT NULL,
+    id               TEXT COLLATE "C" NOT NULL,
+    sync_type        TEXT COLLATE "C" NOT NULL,
+    target           TEXT COLLATE "C" NOT NULL,
+    started_at       BIGINT NOT NULL,
+    status           TEXT NOT NULL,
+    initial_revision TEXT NOT NULL,
+    target_revision  TEXT NOT NULL,
+    events           TEXT NOT NULL,
+    digest           TEXT NOT NULL,
+    version          BIGINT NOT NULL,
+    PRIMARY KEY (account_id, id)
+);
+CREATE INDEX sync_attempts_target ON sync_attempts (account_id, sync_type, target, started_at);
+
+-- The last commit synced from each branch, so a commit is synced once.
+CREATE TABLE sync_heads (
+    account_id TEXT COLLATE "C" NOT NULL,
+    provider   TEXT COLLATE "C" NOT NULL,
+    repository TEXT COLLATE "C" NOT NULL,
+    branch     TEXT COLLATE "C" NOT NULL,
+    sync_type  TEXT COLLATE "C" NOT NULL,
+    sha        TEXT NOT NULL,
+    synced_at  BIGINT NOT NULL,
+    PRIMARY KEY (account_id, provider, repository, branch, sync_type)
+);
