@@ -48,8 +48,8 @@ type Server struct {
 	// PullRequestPoll is how often open pull requests are checked for being closed.
 	PullRequestPoll time.Duration
 	// SyncPoll is how often branches followed by template sync are checked for new commits.
-	SyncPoll time.Duration
-	DeploymentPath  string // PATH deployment commands run with ("" = a fixed system PATH)
+	SyncPoll       time.Duration
+	DeploymentPath string // PATH deployment commands run with ("" = a fixed system PATH)
 	// TerraformBin is a terraform or tofu binary that applies Terraform templates which no
 	// provisioning repository takes ("" = such templates are refused).
 	TerraformBin string
