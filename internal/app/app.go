@@ -103,8 +103,10 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	runner := s.newRunner(cfg, jobKeys)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, runner)
-	syncWorker := &service.SyncWorker{} // its service is set below, before the queue starts
+	// The sync workers' service is set below, before the queue starts.
+	syncWorker, serviceSyncWorker := &service.SyncWorker{}, &service.ServiceSyncWorker{}
 	river.AddWorker(workers, syncWorker)
+	river.AddWorker(workers, serviceSyncWorker)
 	if s.queue, err = engine.New(ctx, s.store, engine.Config{Workers: workers, MaxWorkers: cfg.DeploymentWorkers,
 		RescueAfter: cfg.DeploymentTimeout + time.Minute, Logger: logger}); err != nil {
 		return nil, err
@@ -119,7 +121,8 @@ func Start(ctx context.Context, cfg config.Server, logger *slog.Logger) (*Server
 	if err != nil {
 		return nil, err
 	}
-	syncWorker.S = svc
+	syncWorker.S, serviceSyncWorker.S = svc, svc
+	runner.RequestOpened = svc.KickWatcher
 	var override provision.Provisioner
 	if cfg.Provisioner == "noop" {
 		override = provision.Noop

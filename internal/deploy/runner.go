@@ -80,8 +80,11 @@ type Runner struct {
 	// IdleRequeue: an in-flight deployment nobody claimed for this long is queued again
 	// (0 = 2 minutes).
 	IdleRequeue time.Duration
-	Log         *slog.Logger
-	Now         func() time.Time
+	// RequestOpened, when set, is told that a deployment was handed on with a request to
+	// watch or withdraw (so that the watcher looks at once rather than at its next pass).
+	RequestOpened func()
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 var errCancelled = errors.New("deployment cancelled")
@@ -385,8 +388,17 @@ func (r *Runner) finish(ctx context.Context, claimed *store.Deployment, res *pro
 		if err != nil {
 			return fmt.Errorf("deploy: record %s: %w", a.DeploymentID, err)
 		}
+		if d != nil && d.Awaiting {
+			if d.RequestOpen && r.RequestOpened != nil {
+				r.RequestOpened()
+			}
+			return nil
+		}
 		if d != nil {
 			log.Info("deployment finished", "status", d.Status)
+			if d.RequestOpen && r.RequestOpened != nil {
+				r.RequestOpened()
+			}
 		}
 		return nil
 	}

@@ -140,6 +140,8 @@ var repositoryOps = []string{
 	"CreateEnvironment", "UpdateEnvironment", "TagResource", "ListTagsForResource",
 	"CreateTemplateSyncConfig", "GetTemplateSyncConfig", "UpdateTemplateSyncConfig", "DeleteTemplateSyncConfig",
 	"GetTemplateSyncStatus", "GetRepositorySyncStatus", "ListRepositorySyncDefinitions",
+	"CreateServiceSyncConfig", "GetServiceSyncConfig", "UpdateServiceSyncConfig", "DeleteServiceSyncConfig",
+	"GetServiceInstanceSyncStatus", "GetServiceSyncBlockerSummary", "UpdateServiceSyncBlocker",
 }
 
 // FuzzRepositoryAPI: whatever body arrives at a repository operation, or at one naming a

@@ -51,6 +51,7 @@ func TestOnPostgres(t *testing.T) {
 		{"TerraformDirectApply", TestTerraformDirectApply},
 		{"RequestClosedAfterRestart", TestRequestClosedAfterRestart},
 		{"TemplateSync", TestTemplateSync},
+		{"ServiceSync", TestServiceSync},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

@@ -67,6 +67,29 @@ func Head(ctx context.Context, r Remote, branch string) (string, error) {
 	return "", nil
 }
 
+// Heads are the commits every branch of the remote points at, by branch name (none for an
+// empty repository): one ls-remote.
+func Heads(ctx context.Context, r Remote) (map[string]string, error) {
+	if _, err := r.check("main"); err != nil {
+		return nil, err
+	}
+	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{r.URL}})
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: r.auth()})
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, r.fail("listing the branches of "+r.displayURL(), err)
+	}
+	out := map[string]string{}
+	for _, x := range refs {
+		if x.Name().IsBranch() && x.Type() == plumbing.HashReference {
+			out[x.Name().Short()] = x.Hash().String()
+		}
+	}
+	return out, nil
+}
+
 // Snapshot is a branch's tree at one commit, read into memory. It is not modified after
 // Fetch returns, so it may be read concurrently; callers must not modify returned slices.
 type Snapshot struct {

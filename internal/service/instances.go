@@ -201,6 +201,7 @@ func (s *Service) CreateServiceInstance(ctx context.Context, in *types.CreateSer
 	if err != nil {
 		return nil, err
 	}
+	s.noteManualChange(ctx, c.AccountID, in.ServiceName, in.Name, "Service instance "+in.Name+" was created outside service sync")
 	return &types.CreateServiceInstanceOutput{ServiceInstance: s.instanceOut(i)}, nil
 }
 
@@ -322,6 +323,7 @@ func (s *Service) UpdateServiceInstance(ctx context.Context, in *types.UpdateSer
 	if err != nil {
 		return nil, err
 	}
+	s.noteManualChange(ctx, c.AccountID, in.ServiceName, in.Name, "Service instance "+in.Name+" was updated outside service sync")
 	return &types.UpdateServiceInstanceOutput{ServiceInstance: s.instanceOut(i)}, nil
 }
 

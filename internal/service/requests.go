@@ -45,6 +45,9 @@ func (s *Service) WatchRequests(ctx context.Context, every time.Duration) {
 	}
 }
 
+// KickWatcher makes the watcher look for due requests now.
+func (s *Service) KickWatcher() { s.kickWatcher() }
+
 func (s *Service) kickWatcher() {
 	select {
 	case s.watchKick <- struct{}{}:

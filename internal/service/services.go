@@ -526,6 +526,9 @@ func (s *Service) UpdateService(ctx context.Context, in *types.UpdateServiceInpu
 	if err != nil {
 		return nil, err
 	}
+	if change != nil && len(change.remove) > 0 {
+		s.noteManualChange(ctx, c.AccountID, in.Name, "", "Service instance(s) "+strings.Join(change.remove, ", ")+" were removed outside service sync")
+	}
 	p, err := s.pipelineOrNil(ctx, s.store, c.AccountID, in.Name)
 	if err != nil {
 		return nil, err

@@ -88,6 +88,9 @@ func (s *Service) pollSync(ctx context.Context) error {
 	if s.repos == nil || s.queue == nil {
 		return nil
 	}
+	if err := s.pollServices(ctx); err != nil {
+		return err
+	}
 	seen := map[SyncArgs]bool{}
 	p := store.Page{Limit: 500}
 	for {
@@ -158,12 +161,12 @@ type attempt struct {
 	events []syncEvent
 }
 
-func (s *Service) startAttempt(ctx context.Context, accountID, target string, initial, targetRev *types.Revision) (*attempt, error) {
+func (s *Service) startAttempt(ctx context.Context, syncType, accountID, target string, initial, targetRev *types.Revision) (*attempt, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
 	}
-	a := &attempt{s: s, rec: &store.SyncAttempt{AccountID: accountID, ID: id.String(), SyncType: syncTypeTemplate, Target: target,
+	a := &attempt{s: s, rec: &store.SyncAttempt{AccountID: accountID, ID: id.String(), SyncType: syncType, Target: target,
 		StartedAt: s.now(), Status: string(types.ResourceSyncStatusInProgress), InitialRevision: marshalRevision(initial),
 		TargetRevision: marshalRevision(targetRev), Events: "[]"}}
 	return a, s.store.SyncAttemptCreate(ctx, a.rec)
@@ -203,7 +206,7 @@ func (s *Service) syncBranch(ctx context.Context, a SyncArgs) error {
 		return err
 	}
 	repoTarget := repositorySyncTarget(a.Provider, a.Repository, a.Branch)
-	run, err := s.startAttempt(ctx, a.AccountID, repoTarget, nil, nil)
+	run, err := s.startAttempt(ctx, syncTypeTemplate, a.AccountID, repoTarget, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -277,7 +280,7 @@ func (s *Service) syncMajor(ctx context.Context, cfg *store.TemplateSyncConfig, 
 	if last != nil {
 		initial = revisionOf(last.TargetRevision)
 	}
-	run, err := s.startAttempt(ctx, cfg.AccountID, target, initial, desired)
+	run, err := s.startAttempt(ctx, syncTypeTemplate, cfg.AccountID, target, initial, desired)
 	if err != nil {
 		return false, err
 	}

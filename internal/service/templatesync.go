@@ -259,8 +259,26 @@ func (s *Service) ListRepositorySyncDefinitions(ctx context.Context, in *types.L
 		return nil, err
 	}
 	out := &types.ListRepositorySyncDefinitionsOutput{SyncDefinitions: []types.RepositorySyncDefinition{}}
-	if in.SyncType != types.SyncTypeTemplateSync {
-		return out, nil // service sync definitions arrive with service sync
+	if in.SyncType == types.SyncTypeServiceSync {
+		// One definition per synced service: target the service, directory its
+		// proton-ops file.
+		p := store.Page{Limit: 500}
+		for {
+			list, next, err := s.store.ServiceSyncConfigList(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			for _, cfg := range list {
+				if cfg.AccountID == c.AccountID && cfg.Provider == string(in.RepositoryProvider) && cfg.Repository == in.RepositoryName {
+					out.SyncDefinitions = append(out.SyncDefinitions, types.RepositorySyncDefinition{Target: cfg.ServiceName,
+						Parent: cfg.ServiceName, Branch: cfg.Branch, Directory: cfg.FilePath})
+				}
+			}
+			if next == "" {
+				return out, nil
+			}
+			p.After = next
+		}
 	}
 	list, err := s.store.TemplateSyncConfigsOfRepository(ctx, c.AccountID, string(in.RepositoryProvider), in.RepositoryName, "")
 	if err != nil {

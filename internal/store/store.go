@@ -153,6 +153,23 @@ type Queries interface {
 	// repository (branch "" = any branch).
 	TemplateSyncConfigsOfRepository(ctx context.Context, accountID, provider, repository, branch string) ([]*TemplateSyncConfig, error)
 
+	// Service sync configurations, unique by (account, service). Update is versioned.
+	ServiceSyncConfigCreate(ctx context.Context, c *ServiceSyncConfig) error
+	ServiceSyncConfigGet(ctx context.Context, accountID, serviceName string) (*ServiceSyncConfig, error)
+	ServiceSyncConfigUpdate(ctx context.Context, c *ServiceSyncConfig) error
+	ServiceSyncConfigDelete(ctx context.Context, accountID, serviceName string) error
+	// ServiceSyncConfigList pages through every account's configurations by account and
+	// service.
+	ServiceSyncConfigList(ctx context.Context, p Page) ([]*ServiceSyncConfig, string, error)
+
+	// Sync blockers are unique by (account, id); Update is versioned.
+	SyncBlockerCreate(ctx context.Context, b *SyncBlocker) error
+	SyncBlockerGet(ctx context.Context, accountID, id string) (*SyncBlocker, error)
+	SyncBlockerUpdate(ctx context.Context, b *SyncBlocker) error
+	// SyncBlockerList lists up to limit blockers of a service (instance "") or of one of
+	// its instances, newest first; activeOnly leaves resolved ones out.
+	SyncBlockerList(ctx context.Context, accountID, serviceName, instanceName string, activeOnly bool, limit int) ([]*SyncBlocker, error)
+
 	// Sync attempts are unique by (account, id); Update is versioned.
 	SyncAttemptCreate(ctx context.Context, a *SyncAttempt) error
 	SyncAttemptUpdate(ctx context.Context, a *SyncAttempt) error
@@ -272,6 +289,30 @@ type TemplateSyncConfig struct {
 	Subdirectory                 string
 	CreatedAt                    time.Time
 	Version                      int64
+}
+
+// ServiceSyncConfig makes a service's instances follow the proton-ops file FilePath on
+// Branch of a linked repository.
+type ServiceSyncConfig struct {
+	AccountID, ServiceName       string
+	Provider, Repository, Branch string
+	FilePath                     string
+	CreatedAt                    time.Time
+	Version                      int64
+}
+
+// SyncBlocker stops service sync for an instance (or a whole service, InstanceName "")
+// after a manual change, until someone resolves it.
+type SyncBlocker struct {
+	AccountID, ID             string
+	ServiceName, InstanceName string
+	Type, Status              string // AUTOMATED; ACTIVE | RESOLVED
+	CreatedReason             string
+	CreatedAt                 time.Time
+	Contexts                  []Tag // key/value pairs
+	ResolvedReason            string
+	ResolvedAt                time.Time
+	Version                   int64
 }
 
 // SyncAttempt is one sync of a target: a template major ("environment/NAME/MAJOR") or a

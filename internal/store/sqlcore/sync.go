@@ -2,6 +2,7 @@ package sqlcore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/openproton/openproton/internal/store"
@@ -158,4 +159,132 @@ func (q *Queries) SyncHeadPut(ctx context.Context, h *store.SyncHead) error {
 		DO UPDATE SET sha = excluded.sha, synced_at = excluded.synced_at`,
 		h.AccountID, h.Provider, h.Repository, h.Branch, h.SyncType, h.SHA, micros(h.SyncedAt))
 	return wrap(err, "record sync head of %s %s %s", h.Provider, h.Repository, h.Branch)
+}
+
+const serviceSyncColumns = `account_id, service_name, provider, repository, branch, file_path, created_at, version`
+
+func scanServiceSync(r scanner) (*store.ServiceSyncConfig, error) {
+	var c store.ServiceSyncConfig
+	var created int64
+	if err := r.Scan(&c.AccountID, &c.ServiceName, &c.Provider, &c.Repository, &c.Branch, &c.FilePath, &created, &c.Version); err != nil {
+		return nil, err
+	}
+	c.CreatedAt = fromMicros(created)
+	return &c, nil
+}
+
+func (q *Queries) ServiceSyncConfigCreate(ctx context.Context, c *store.ServiceSyncConfig) error {
+	err := insert(ctx, q.W, `INSERT INTO service_sync_configs (`+serviceSyncColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 1)
+		ON CONFLICT DO NOTHING`, c.AccountID, c.ServiceName, c.Provider, c.Repository, c.Branch, c.FilePath, micros(c.CreatedAt))
+	if err != nil {
+		return wrap(err, "create service sync config %s", c.ServiceName)
+	}
+	c.Version = 1
+	return nil
+}
+
+func (q *Queries) ServiceSyncConfigGet(ctx context.Context, accountID, serviceName string) (*store.ServiceSyncConfig, error) {
+	c, err := getOne(ctx, q.R, `SELECT `+serviceSyncColumns+` FROM service_sync_configs WHERE account_id = $1 AND service_name = $2`,
+		[]any{accountID, serviceName}, scanServiceSync)
+	return c, wrap(err, "service sync config %s", serviceName)
+}
+
+func (q *Queries) ServiceSyncConfigUpdate(ctx context.Context, c *store.ServiceSyncConfig) error {
+	n, err := q.W.Exec(ctx, `UPDATE service_sync_configs SET provider = $3, repository = $4, branch = $5, file_path = $6, version = version + 1
+		WHERE account_id = $1 AND service_name = $2 AND version = $7`, c.AccountID, c.ServiceName, c.Provider, c.Repository, c.Branch, c.FilePath, c.Version)
+	err = q.versionedWrite(ctx, n, err, `SELECT count(*) FROM service_sync_configs WHERE account_id = $1 AND service_name = $2`, c.AccountID, c.ServiceName)
+	if err != nil {
+		return wrap(err, "update service sync config %s", c.ServiceName)
+	}
+	c.Version++
+	return nil
+}
+
+func (q *Queries) ServiceSyncConfigDelete(ctx context.Context, accountID, serviceName string) error {
+	n, err := q.W.Exec(ctx, `DELETE FROM service_sync_configs WHERE account_id = $1 AND service_name = $2`, accountID, serviceName)
+	return wrap(mustAffect(n, err, store.ErrNotFound), "delete service sync config %s", serviceName)
+}
+
+func (q *Queries) ServiceSyncConfigList(ctx context.Context, p store.Page) ([]*store.ServiceSyncConfig, string, error) {
+	out, next, err := page(ctx, q.R, `SELECT `+serviceSyncColumns+` FROM service_sync_configs
+		WHERE account_id || '/' || service_name > $1 ORDER BY account_id, service_name LIMIT $2`, nil, p,
+		func(r scanner) (*store.ServiceSyncConfig, string, error) {
+			c, err := scanServiceSync(r)
+			if err != nil {
+				return nil, "", err
+			}
+			return c, c.AccountID + "/" + c.ServiceName, nil
+		})
+	return out, next, wrap(err, "list service sync configs")
+}
+
+const blockerColumns = `account_id, id, service_name, service_instance_name, type, status, created_reason, created_at, contexts,
+	resolved_reason, resolved_at, version`
+
+func scanBlocker(r scanner) (*store.SyncBlocker, error) {
+	var b store.SyncBlocker
+	var created, resolved int64
+	var contexts string
+	if err := r.Scan(&b.AccountID, &b.ID, &b.ServiceName, &b.InstanceName, &b.Type, &b.Status, &b.CreatedReason, &created, &contexts,
+		&b.ResolvedReason, &resolved, &b.Version); err != nil {
+		return nil, err
+	}
+	b.CreatedAt, b.ResolvedAt = fromMicros(created), optionalTime(resolved)
+	if err := json.Unmarshal([]byte(contexts), &b.Contexts); err != nil {
+		return nil, fmt.Errorf("sync blocker %s contexts: %w", b.ID, err)
+	}
+	return &b, nil
+}
+
+func (q *Queries) SyncBlockerCreate(ctx context.Context, b *store.SyncBlocker) error {
+	contexts, _ := json.Marshal(b.Contexts)
+	if b.Contexts == nil {
+		contexts = []byte("[]")
+	}
+	err := insert(ctx, q.W, `INSERT INTO sync_blockers (`+blockerColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1)
+		ON CONFLICT DO NOTHING`, b.AccountID, b.ID, b.ServiceName, b.InstanceName, b.Type, b.Status, b.CreatedReason, micros(b.CreatedAt),
+		string(contexts), b.ResolvedReason, optionalMicros(b.ResolvedAt))
+	if err != nil {
+		return wrap(err, "create sync blocker %s", b.ID)
+	}
+	b.Version = 1
+	return nil
+}
+
+func (q *Queries) SyncBlockerGet(ctx context.Context, accountID, id string) (*store.SyncBlocker, error) {
+	b, err := getOne(ctx, q.R, `SELECT `+blockerColumns+` FROM sync_blockers WHERE account_id = $1 AND id = $2`, []any{accountID, id}, scanBlocker)
+	return b, wrap(err, "sync blocker %s", id)
+}
+
+func (q *Queries) SyncBlockerUpdate(ctx context.Context, b *store.SyncBlocker) error {
+	n, err := q.W.Exec(ctx, `UPDATE sync_blockers SET status = $3, resolved_reason = $4, resolved_at = $5, version = version + 1
+		WHERE account_id = $1 AND id = $2 AND version = $6`, b.AccountID, b.ID, b.Status, b.ResolvedReason, optionalMicros(b.ResolvedAt), b.Version)
+	err = q.versionedWrite(ctx, n, err, `SELECT count(*) FROM sync_blockers WHERE account_id = $1 AND id = $2`, b.AccountID, b.ID)
+	if err != nil {
+		return wrap(err, "update sync blocker %s", b.ID)
+	}
+	b.Version++
+	return nil
+}
+
+func (q *Queries) SyncBlockerList(ctx context.Context, accountID, serviceName, instanceName string, activeOnly bool, limit int) ([]*store.SyncBlocker, error) {
+	where := ""
+	if activeOnly {
+		where = " AND status = 'ACTIVE'"
+	}
+	rows, err := q.R.Query(ctx, `SELECT `+blockerColumns+` FROM sync_blockers WHERE account_id = $1 AND service_name = $2
+		AND service_instance_name = $3`+where+` ORDER BY created_at DESC, id DESC LIMIT $4`, accountID, serviceName, instanceName, limit)
+	if err != nil {
+		return nil, wrap(err, "sync blockers of %s", serviceName)
+	}
+	defer rows.Close()
+	var out []*store.SyncBlocker
+	for rows.Next() {
+		b, err := scanBlocker(rows)
+		if err != nil {
+			return nil, wrap(err, "sync blockers of %s", serviceName)
+		}
+		out = append(out, b)
+	}
+	return out, wrap(rows.Err(), "sync blockers of %s", serviceName)
 }

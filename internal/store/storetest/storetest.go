@@ -50,6 +50,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"Repositories", testRepositories},
 		{"OpenRequests", testOpenRequests},
 		{"Sync", testSync},
+		{"ServiceSync", testServiceSync},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}

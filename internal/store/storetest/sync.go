@@ -90,3 +90,60 @@ func testSync(t *testing.T, open Opener) {
 	must(t, err)
 	same(t, "head", h.SHA, "bbb")
 }
+
+func testServiceSync(t *testing.T, open Opener) {
+	ctx := t.Context()
+	s, _ := open(t)
+	for _, c := range []*store.ServiceSyncConfig{{AccountID: "2", ServiceName: "a"}, {AccountID: "1", ServiceName: "b"}, {AccountID: "1", ServiceName: "a"}} {
+		c.Provider, c.Repository, c.Branch, c.FilePath, c.CreatedAt = "GITHUB", "org/ops", "main", "proton-ops.yaml", instant
+		must(t, s.ServiceSyncConfigCreate(ctx, c))
+	}
+	wantErr(t, "duplicate", s.ServiceSyncConfigCreate(ctx, &store.ServiceSyncConfig{AccountID: "1", ServiceName: "a"}), store.ErrAlreadyExists)
+	var keys []string
+	p := store.Page{Limit: 2}
+	for {
+		list, next, err := s.ServiceSyncConfigList(ctx, p)
+		must(t, err)
+		for _, c := range list {
+			keys = append(keys, c.AccountID+"/"+c.ServiceName)
+		}
+		if next == "" {
+			break
+		}
+		p.After = next
+	}
+	same(t, "list", keys, []string{"1/a", "1/b", "2/a"})
+	c, err := s.ServiceSyncConfigGet(ctx, "1", "a")
+	must(t, err)
+	c.FilePath = "ops/proton-ops.yaml"
+	must(t, s.ServiceSyncConfigUpdate(ctx, c))
+	c, err = s.ServiceSyncConfigGet(ctx, "1", "a")
+	must(t, err)
+	same(t, "updated", c.FilePath, "ops/proton-ops.yaml")
+	must(t, s.ServiceSyncConfigDelete(ctx, "1", "a"))
+	_, err = s.ServiceSyncConfigGet(ctx, "1", "a")
+	wantErr(t, "deleted", err, store.ErrNotFound)
+
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, inst := range []string{"east", "east", "west", ""} {
+		b := &store.SyncBlocker{AccountID: "1", ID: string(rune('a' + i)), ServiceName: "svc", InstanceName: inst, Type: "AUTOMATED", Status: "ACTIVE",
+			CreatedReason: "manual", CreatedAt: base.Add(time.Duration(i) * time.Minute), Contexts: []store.Tag{{Key: "serviceInstanceName", Value: inst}}}
+		must(t, s.SyncBlockerCreate(ctx, b))
+	}
+	east, err := s.SyncBlockerList(ctx, "1", "svc", "east", false, 10)
+	must(t, err)
+	same(t, "east, newest first", []string{east[0].ID, east[1].ID}, []string{"b", "a"})
+	same(t, "contexts", east[0].Contexts, []store.Tag{{Key: "serviceInstanceName", Value: "east"}})
+	b := east[1]
+	b.Status, b.ResolvedReason, b.ResolvedAt = "RESOLVED", "fixed", instant
+	must(t, s.SyncBlockerUpdate(ctx, b))
+	active, err := s.SyncBlockerList(ctx, "1", "svc", "east", true, 10)
+	must(t, err)
+	same(t, "active", len(active), 1)
+	got, err := s.SyncBlockerGet(ctx, "1", "a")
+	must(t, err)
+	same(t, "resolved", []any{got.Status, got.ResolvedReason, got.ResolvedAt}, []any{"RESOLVED", "fixed", stored})
+	service, err := s.SyncBlockerList(ctx, "1", "svc", "", true, 10)
+	must(t, err)
+	same(t, "service-level", len(service), 1)
+}

@@ -43,3 +43,36 @@ CREATE TABLE sync_heads (
     synced_at  BIGINT NOT NULL,
     PRIMARY KEY (account_id, provider, repository, branch, sync_type)
 );
+
+-- Service sync: a service's instances follow a proton-ops file on a branch of a linked
+-- repository.
+CREATE TABLE service_sync_configs (
+    account_id   TEXT COLLATE "C" NOT NULL,
+    service_name TEXT COLLATE "C" NOT NULL,
+    provider     TEXT COLLATE "C" NOT NULL,
+    repository   TEXT COLLATE "C" NOT NULL,
+    branch       TEXT COLLATE "C" NOT NULL,
+    file_path    TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    version      BIGINT NOT NULL,
+    PRIMARY KEY (account_id, service_name)
+);
+
+-- Service sync blockers: a manual change stops syncing a service instance (or, for a
+-- removed instance, the whole service: instance name '') until resolved.
+CREATE TABLE sync_blockers (
+    account_id            TEXT COLLATE "C" NOT NULL,
+    id                    TEXT COLLATE "C" NOT NULL,
+    service_name          TEXT COLLATE "C" NOT NULL,
+    service_instance_name TEXT COLLATE "C" NOT NULL,
+    type                  TEXT NOT NULL,
+    status                TEXT NOT NULL,
+    created_reason        TEXT NOT NULL,
+    created_at            BIGINT NOT NULL,
+    contexts              TEXT NOT NULL,
+    resolved_reason       TEXT NOT NULL,
+    resolved_at           BIGINT NOT NULL,
+    version               BIGINT NOT NULL,
+    PRIMARY KEY (account_id, id)
+);
+CREATE INDEX sync_blockers_target ON sync_blockers (account_id, service_name, service_instance_name, created_at);

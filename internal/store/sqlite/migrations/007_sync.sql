@@ -43,3 +43,36 @@ CREATE TABLE sync_heads (
     synced_at  INTEGER NOT NULL,
     PRIMARY KEY (account_id, provider, repository, branch, sync_type)
 );
+
+-- Service sync: a service's instances follow a proton-ops file on a branch of a linked
+-- repository.
+CREATE TABLE service_sync_configs (
+    account_id   TEXT NOT NULL,
+    service_name TEXT NOT NULL,
+    provider     TEXT NOT NULL,
+    repository   TEXT NOT NULL,
+    branch       TEXT NOT NULL,
+    file_path    TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    version      INTEGER NOT NULL,
+    PRIMARY KEY (account_id, service_name)
+);
+
+-- Service sync blockers: a manual change stops syncing a service instance (or, for a
+-- removed instance, the whole service: instance name '') until resolved.
+CREATE TABLE sync_blockers (
+    account_id            TEXT NOT NULL,
+    id                    TEXT NOT NULL,
+    service_name          TEXT NOT NULL,
+    service_instance_name TEXT NOT NULL,
+    type                  TEXT NOT NULL,
+    status                TEXT NOT NULL,
+    created_reason        TEXT NOT NULL,
+    created_at            INTEGER NOT NULL,
+    contexts              TEXT NOT NULL,
+    resolved_reason       TEXT NOT NULL,
+    resolved_at           INTEGER NOT NULL,
+    version               INTEGER NOT NULL,
+    PRIMARY KEY (account_id, id)
+);
+CREATE INDEX sync_blockers_target ON sync_blockers (account_id, service_name, service_instance_name, created_at);
