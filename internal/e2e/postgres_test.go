@@ -52,6 +52,7 @@ func TestOnPostgres(t *testing.T) {
 		{"RequestClosedAfterRestart", TestRequestClosedAfterRestart},
 		{"TemplateSync", TestTemplateSync},
 		{"ServiceSync", TestServiceSync},
+		{"SSHRepositories", TestSSHRepositories},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			postgresBase = base

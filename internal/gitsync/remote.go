@@ -19,6 +19,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/openproton/openproton/internal/gitauth"
 )
 
 // maxRepoBytes is Proton's repository limit (250 MB); a variable so tests can lower it.
@@ -41,6 +43,10 @@ type Remote struct {
 	// endpoints want basic authentication.
 	Username, Password string
 	Token              string
+	// SSHKey is an unencrypted PEM private key for ssh:// remotes (Username defaults to
+	// "git"); KnownHostsFile lists the host keys such a remote may present.
+	SSHKey         []byte
+	KnownHostsFile string
 }
 
 // Head returns the commit branch points at on the remote, or "" (and no error) when the
@@ -256,11 +262,23 @@ func (r *Remote) check(branch string) (plumbing.ReferenceName, error) {
 	}
 	switch ep.Protocol {
 	case "file", "http", "https":
+		if r.SSHKey != nil {
+			return "", fmt.Errorf("gitsync: %s: an SSH key can only be used with an ssh:// remote", r.displayURL())
+		}
+	case "ssh":
+		if r.SSHKey == nil {
+			return "", fmt.Errorf("gitsync: %s: an ssh:// remote needs an SSH key", r.displayURL())
+		}
 	default:
-		return "", fmt.Errorf("gitsync: %s: only local, file:// and http(s):// repositories are supported, not %s", r.displayURL(), ep.Protocol)
+		return "", fmt.Errorf("gitsync: %s: only local, file://, http(s):// and ssh:// repositories are supported, not %s", r.displayURL(), ep.Protocol)
 	}
 	if (r.Username != "" || r.Password != "" || r.Token != "") && ep.Protocol == "file" {
 		return "", fmt.Errorf("gitsync: %s: credentials can only be sent to an http(s) remote", r.displayURL())
+	}
+	if r.SSHKey != nil {
+		if _, err := gitauth.SSH(r.Username, r.SSHKey, r.KnownHostsFile); err != nil {
+			return "", fmt.Errorf("gitsync: %s: %w", r.displayURL(), err)
+		}
 	}
 	ref := plumbing.NewBranchReferenceName(branch)
 	if branch == "" || ref.Validate() != nil {
@@ -271,6 +289,12 @@ func (r *Remote) check(branch string) (plumbing.ReferenceName, error) {
 
 func (r *Remote) auth() transport.AuthMethod {
 	switch {
+	case r.SSHKey != nil:
+		auth, err := gitauth.SSH(r.Username, r.SSHKey, r.KnownHostsFile)
+		if err != nil {
+			return nil // check refused it already
+		}
+		return auth
 	case r.Token != "":
 		return &githttp.TokenAuth{Token: r.Token}
 	case r.Username != "" || r.Password != "":

@@ -46,7 +46,11 @@ func TestHead(t *testing.T) {
 		{"invalid branch", r.remote(), "a..b", "not a valid branch name"},
 		{"empty branch", r.remote(), "", "not a valid branch name"},
 		{"no URL", Remote{}, "main", "no repository URL"},
-		{"ssh", Remote{URL: "ssh://git@example.com/org/repo.git"}, "main", "only local, file:// and http(s)://"},
+		{"ssh without a key", Remote{URL: "ssh://git@example.com/org/repo.git"}, "main", "needs an SSH key"},
+		{"ssh key that is not one", Remote{URL: "ssh://git@example.com/org/repo.git", SSHKey: []byte("secret-not-a-key"), KnownHostsFile: "/dev/null"}, "main", "cannot be used"},
+		{"ssh key without known hosts", Remote{URL: "ssh://git@example.com/org/repo.git", SSHKey: []byte("k")}, "main", "known_hosts"},
+		{"ssh key for a path", Remote{URL: r.bare, SSHKey: []byte("k")}, "main", "only be used with an ssh://"},
+		{"git protocol", Remote{URL: "git://example.com/org/repo.git"}, "main", "not git"},
 		{"missing repository", Remote{URL: t.TempDir() + "/nothing.git"}, "main", "listing the branches"},
 		{"credentials for a path", Remote{URL: r.bare, Password: "p"}, "main", "http(s) remote"},
 	} {

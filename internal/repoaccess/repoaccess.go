@@ -15,10 +15,13 @@ import (
 )
 
 // Credential authenticates git over HTTPS (basic authentication, the token as password)
-// and the provider's API (the token as bearer).
+// and the provider's API (the token as bearer), or git over SSH (SSHKey, checking the
+// host against KnownHostsFile).
 type Credential struct {
-	Username string
-	Token    string
+	Username       string
+	Token          string
+	SSHKey         []byte // an unencrypted PEM private key
+	KnownHostsFile string
 }
 
 // Access resolves linked repositories. The zero value reaches nothing.
@@ -36,7 +39,7 @@ type Config struct {
 	// at BASE_URL/owner/name.
 	URLs string
 	// CredentialsFile is a YAML file mapping connection ARNs to {username, token |
-	// tokenFile}; "" = none.
+	// tokenFile, sshKeyFile, knownHostsFile}; "" = none.
 	CredentialsFile string
 	// Token authenticates repositories whose connection is not in CredentialsFile, when the
 	// connection is DefaultAccount's: other accounts' links never borrow it.
@@ -78,9 +81,11 @@ func New(c Config) (*Access, error) {
 
 // credentialEntry is one connection in the credentials file.
 type credentialEntry struct {
-	Username  string `yaml:"username"`
-	Token     string `yaml:"token"`
-	TokenFile string `yaml:"tokenFile"`
+	Username       string `yaml:"username"`
+	Token          string `yaml:"token"`
+	TokenFile      string `yaml:"tokenFile"`
+	SSHKeyFile     string `yaml:"sshKeyFile"`
+	KnownHostsFile string `yaml:"knownHostsFile"`
 }
 
 func (a *Access) loadCredentials(path string) error {
@@ -105,10 +110,19 @@ func (a *Access) loadCredentials(path string) error {
 			}
 			token = strings.TrimSpace(string(b))
 		}
-		if token == "" {
-			return fmt.Errorf("repository credentials %s: connection %s has no token", path, arn)
+		c := Credential{Username: e.Username, Token: token, KnownHostsFile: e.KnownHostsFile}
+		if e.SSHKeyFile != "" {
+			if e.KnownHostsFile == "" {
+				return fmt.Errorf("repository credentials %s: connection %s has an sshKeyFile but no knownHostsFile to check hosts against", path, arn)
+			}
+			if c.SSHKey, err = os.ReadFile(e.SSHKeyFile); err != nil {
+				return fmt.Errorf("repository credentials %s: connection %s: %w", path, arn, err)
+			}
 		}
-		a.credentials[arn] = Credential{Username: e.Username, Token: token}
+		if token == "" && c.SSHKey == nil {
+			return fmt.Errorf("repository credentials %s: connection %s has no token or sshKeyFile", path, arn)
+		}
+		a.credentials[arn] = c
 	}
 	return nil
 }
@@ -132,7 +146,7 @@ func (a *Access) Credential(provider, connectionARN string) *Credential {
 		}
 		c = Credential{Token: a.fallback}
 	}
-	if c.Username == "" {
+	if c.Username == "" && c.Token != "" {
 		// What each host's git endpoint expects with an access token as the password.
 		c.Username = "x-access-token"
 		if provider == "BITBUCKET" {
@@ -150,7 +164,7 @@ func (a *Access) PullRequests(provider, connectionARN string) *pullrequest.API {
 		return nil
 	}
 	api := *shared
-	if c := a.Credential(provider, connectionARN); c != nil {
+	if c := a.Credential(provider, connectionARN); c != nil && c.Token != "" {
 		api.Token = c.Token
 	}
 	return &api

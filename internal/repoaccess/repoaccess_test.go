@@ -87,6 +87,7 @@ func TestBadConfiguration(t *testing.T) {
 		"token and file":    {Config{CredentialsFile: write(t, "c.yaml", "arn:c:\n  token: t\n  tokenFile: /x\n")}, "both token and tokenFile"},
 		"bad pull request":  {Config{PullRequestAPIs: "GITHUB=ftp://x"}, "pull request APIs"},
 		"missing tokenFile": {Config{CredentialsFile: write(t, "c.yaml", "arn:c:\n  tokenFile: /nonexistent/t\n")}, "no such file"},
+		"ssh key, no hosts": {Config{CredentialsFile: write(t, "c.yaml", "arn:c:\n  sshKeyFile: /etc/hostname\n")}, "no knownHostsFile"},
 	} {
 		_, err := New(tc.cfg)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -241,14 +241,19 @@ func (dp *Deployer) terraformJob(sec *bundle.Section, d *store.Deployment, job *
 }
 
 // remoteOf is the git remote of a linked repository, authenticated with its connection's
-// credential when it is reached over HTTP(S) (local and file:// remotes take none).
+// credential: a token over HTTP(S), a key over SSH (local and file:// remotes take none).
 func (s *Service) remoteOf(provider, name, connectionARN string) (terraform.Remote, error) {
 	url, err := s.repos.URL(provider, name)
 	if err != nil {
 		return terraform.Remote{}, err
 	}
 	rem := terraform.Remote{URL: url}
-	if cred := s.repos.Credential(provider, connectionARN); cred != nil && (strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://")) {
+	cred := s.repos.Credential(provider, connectionARN)
+	switch {
+	case cred == nil:
+	case strings.HasPrefix(url, "ssh://") && cred.SSHKey != nil:
+		rem.Auth = &terraform.Auth{Username: cred.Username, SSHKey: cred.SSHKey, KnownHostsFile: cred.KnownHostsFile}
+	case (strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "http://")) && cred.Token != "":
 		rem.Auth = &terraform.Auth{Username: cred.Username, Password: cred.Token}
 	}
 	return rem, nil

@@ -148,8 +148,8 @@ func (s *Service) syncRemote(ctx context.Context, a SyncArgs) (gitsync.Remote, e
 		return gitsync.Remote{}, err
 	}
 	out := gitsync.Remote{URL: rem.URL}
-	if rem.Auth != nil {
-		out.Username, out.Password = rem.Auth.Username, rem.Auth.Password
+	if a := rem.Auth; a != nil {
+		out.Username, out.Password, out.SSHKey, out.KnownHostsFile = a.Username, a.Password, a.SSHKey, a.KnownHostsFile
 	}
 	return out, nil
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/openproton/openproton/internal/gitauth"
 )
 
 // Commit commits a deployment to a new branch of req.Remote and pushes the branch.
@@ -43,7 +45,10 @@ func Commit(ctx context.Context, req *Request) (*Result, error) {
 		return nil, fmt.Errorf("terraform: %w", err)
 	}
 	rem := &req.Remote
-	auth := rem.authMethod()
+	auth, err := rem.authMethod()
+	if err != nil {
+		return nil, err
+	}
 	base := req.baseBranch()
 	branch := BranchName(req.Kind, req.DeploymentID)
 	branchRef := plumbing.NewBranchReferenceName(branch)
@@ -365,17 +370,23 @@ func isDeploymentCommit(repo *git.Repository, hash plumbing.Hash, message, metad
 	return got == string(metadata), nil
 }
 
-func (r *Remote) authMethod() transport.AuthMethod {
+func (r *Remote) authMethod() (transport.AuthMethod, error) {
 	a := r.Auth
 	switch {
 	case a == nil:
-		return nil
+		return nil, nil
+	case a.SSHKey != nil:
+		auth, err := gitauth.SSH(a.Username, a.SSHKey, a.KnownHostsFile)
+		if err != nil {
+			return nil, fmt.Errorf("terraform: %w", err)
+		}
+		return auth, nil
 	case a.Token != "":
-		return &githttp.TokenAuth{Token: a.Token}
+		return &githttp.TokenAuth{Token: a.Token}, nil
 	case a.Username != "" || a.Password != "":
-		return &githttp.BasicAuth{Username: a.Username, Password: a.Password}
+		return &githttp.BasicAuth{Username: a.Username, Password: a.Password}, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // secrets are the strings no error message may show: the password and token, and a
@@ -462,7 +473,10 @@ func DeleteBranch(ctx context.Context, rem Remote, branch, commit string) (delet
 	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{rem.URL}}); err != nil {
 		return false, fmt.Errorf("terraform: %w", err)
 	}
-	auth := rem.authMethod()
+	auth, err := rem.authMethod()
+	if err != nil {
+		return false, err
+	}
 	ref := plumbing.NewBranchReferenceName(branch)
 	tip, err := remoteBranch(ctx, repo, auth, ref)
 	if err != nil {
@@ -488,7 +502,10 @@ const mergedDepth = 1000
 // mergedDepth commits): the deployment's branch was merged. A squash or rebase merge makes
 // new commits and is not recognised.
 func Merged(ctx context.Context, rem Remote, branch, commit string) (bool, error) {
-	auth := rem.authMethod()
+	auth, err := rem.authMethod()
+	if err != nil {
+		return false, err
+	}
 	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
 		URL: rem.URL, Auth: auth, RemoteName: "origin", ReferenceName: plumbing.NewBranchReferenceName(branch),
 		SingleBranch: true, Depth: mergedDepth, Tags: git.NoTags, NoCheckout: true,

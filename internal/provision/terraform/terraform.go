@@ -107,6 +107,10 @@ type Auth struct {
 	Username string
 	Password string
 	Token    string
+	// SSHKey is an unencrypted PEM private key for ssh:// remotes (Username defaults to
+	// "git"); KnownHostsFile lists the host keys such a remote may present.
+	SSHKey         []byte
+	KnownHostsFile string
 }
 
 // Tag is one proton_tags entry.
@@ -236,7 +240,11 @@ func (r *Request) validateRemote() error {
 	if err := plumbing.NewBranchReferenceName(r.baseBranch()).Validate(); err != nil {
 		return fmt.Errorf("base branch %q is not a valid branch name", r.baseBranch())
 	}
-	if a := r.Remote.Auth; a != nil && (a.Token != "" || a.Username != "" || a.Password != "") {
+	if a := r.Remote.Auth; a != nil && a.SSHKey != nil {
+		if u, err := url.Parse(r.Remote.URL); err != nil || u.Scheme != "ssh" {
+			return errors.New("an SSH key can only be used with an ssh:// remote")
+		}
+	} else if a != nil && (a.Token != "" || a.Username != "" || a.Password != "") {
 		u, err := url.Parse(r.Remote.URL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 			return errors.New("credentials can only be sent to an http(s) remote")
