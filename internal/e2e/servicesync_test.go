@@ -125,8 +125,15 @@ func TestServiceSync(t *testing.T) {
 	if err != nil || res.ServiceSyncBlocker.Status != types.BlockerStatusResolved || aws.ToString(res.ServiceInstanceName) != "a" {
 		t.Fatalf("resolve: %v %+v", err, res)
 	}
-	repo.commit("nudge", map[string]string{"README.md": "ops\n"})
-	waitInstance(t, c, "a", specHas("port: 90"))
+	waitInstance(t, c, "a", specHas("port: 90")) // at once, without another push
+	rs, err := c.GetRepositorySyncStatus(ctx, &proton.GetRepositorySyncStatusInput{RepositoryName: aws.String("org/ops"),
+		RepositoryProvider: types.RepositoryProviderGithub, Branch: aws.String("main"), SyncType: types.SyncTypeServiceSync})
+	if err != nil || rs.LatestSync == nil || rs.LatestSync.Status != types.RepositorySyncStatusSucceeded {
+		t.Errorf("repository sync status for service sync: %v %+v", err, rs)
+	}
+	if _, err := c.DeleteRepository(ctx, &proton.DeleteRepositoryInput{Provider: types.RepositoryProviderGithub, Name: aws.String("org/ops")}); apiCode(err) != "ConflictException" {
+		t.Errorf("unlinking a repository a service syncs from: %v", err)
+	}
 
 	defs, err := c.ListRepositorySyncDefinitions(ctx, &proton.ListRepositorySyncDefinitionsInput{RepositoryName: aws.String("org/ops"),
 		RepositoryProvider: types.RepositoryProviderGithub, SyncType: types.SyncTypeServiceSync})

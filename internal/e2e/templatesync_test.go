@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -189,14 +190,19 @@ func TestTemplateSync(t *testing.T) {
 		Subdirectory: aws.String("templates")}); err != nil {
 		t.Fatal(err)
 	}
-	// The branch was synced at svcCommit for vpc already; the new configuration syncs on
-	// the next commit.
-	nextCommit := repo.commit("nudge api", map[string]string{"README.md": "api\n"})
+	// The branch was synced at svcCommit for vpc already: a new configuration still syncs
+	// at once, without waiting for another push.
 	_ = svcCommit
-	waitSynced(t, c, nextCommit)
-	sv, err := c.GetServiceTemplateVersion(ctx, &proton.GetServiceTemplateVersionInput{TemplateName: aws.String("api"), MajorVersion: aws.String("1"), MinorVersion: aws.String("0")})
-	if err != nil {
-		t.Fatal(err)
+	var sv *proton.GetServiceTemplateVersionOutput
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, err := c.GetServiceTemplateVersion(ctx, &proton.GetServiceTemplateVersionInput{TemplateName: aws.String("api"), MajorVersion: aws.String("1"), MinorVersion: aws.String("0")})
+		if err == nil && out.ServiceTemplateVersion.Status != types.TemplateVersionStatusRegistrationInProgress {
+			sv = out
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new configuration never synced: %v", err)
+		}
 	}
 	if sv.ServiceTemplateVersion.Status != types.TemplateVersionStatusDraft || len(sv.ServiceTemplateVersion.CompatibleEnvironmentTemplates) != 2 ||
 		len(sv.ServiceTemplateVersion.SupportedComponentSources) != 1 {
@@ -211,6 +217,13 @@ func TestTemplateSync(t *testing.T) {
 		TemplateType: types.TemplateTypeEnvironment, TemplateVersion: aws.String("3")})
 	if err != nil || st.LatestSync == nil || st.LatestSync.Status != types.ResourceSyncStatusFailed || st.LatestSuccessfulSync != nil {
 		t.Errorf("status of a broken major: %v %+v", err, st)
+	}
+	// Unchanged, the broken bundle is not registered again on the next pushes.
+	for i := range 2 {
+		waitSynced(t, c, repo.commit(fmt.Sprintf("docs %d", i), map[string]string{"README.md": fmt.Sprintf("again %d\n", i)}))
+	}
+	if got := envVersions(t, c, "vpc"); len(got) != 4 {
+		t.Errorf("after pushes that leave the broken v3 as it was: %v", got)
 	}
 
 	defs, err := c.ListRepositorySyncDefinitions(ctx, &proton.ListRepositorySyncDefinitionsInput{RepositoryName: aws.String("org/templates"),
@@ -248,6 +261,10 @@ print(cfg["subdirectory"], st["latestSync"]["status"], st["latestSync"]["started
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
 		t.Errorf("webhook answered %d", resp.StatusCode)
+	}
+
+	if _, err := c.DeleteRepository(ctx, &proton.DeleteRepositoryInput{Provider: types.RepositoryProviderGithub, Name: aws.String("org/templates")}); apiCode(err) != "ConflictException" {
+		t.Errorf("unlinking a repository templates sync from: %v", err)
 	}
 
 	// Deleting the configuration stops syncing.

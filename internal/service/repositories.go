@@ -144,6 +144,16 @@ func (s *Service) DeleteRepository(ctx context.Context, in *types.DeleteReposito
 		if len(users) > 0 {
 			return api.Conflictf("repository %s %s is the provisioning repository of environment(s) %s", r.Provider, r.Name, strings.Join(users, ", "))
 		}
+		syncs, err := q.TemplateSyncConfigsOfRepository(ctx, c.AccountID, r.Provider, r.Name, "")
+		if err != nil {
+			return err
+		}
+		if len(syncs) > 0 {
+			return api.Conflictf("repository %s %s is synced by template %s; delete its template sync configuration first", r.Provider, r.Name, syncs[0].TemplateName)
+		}
+		if err := s.serviceSyncsUsing(ctx, q, c.AccountID, r); err != nil {
+			return err
+		}
 		settings, err := q.AccountSettingsGet(ctx, c.AccountID)
 		if err != nil {
 			return err
@@ -174,4 +184,24 @@ func (s *Service) linkedRepository(ctx context.Context, q store.Queries, account
 		return nil, err
 	}
 	return &store.RepositoryBranch{ARN: r.ARN, Provider: r.Provider, Name: r.Name, Branch: in.Branch}, nil
+}
+
+// serviceSyncsUsing refuses to unlink a repository a service syncs from.
+func (s *Service) serviceSyncsUsing(ctx context.Context, q store.Queries, accountID string, r *store.Repository) error {
+	p := store.Page{Limit: 500}
+	for {
+		list, next, err := q.ServiceSyncConfigList(ctx, p)
+		if err != nil {
+			return err
+		}
+		for _, cfg := range list {
+			if cfg.AccountID == accountID && cfg.Provider == r.Provider && cfg.Repository == r.Name {
+				return api.Conflictf("repository %s %s is synced by service %s; delete its service sync configuration first", r.Provider, r.Name, cfg.ServiceName)
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		p.After = next
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/openproton/openproton/internal/api"
@@ -37,6 +38,7 @@ type Service struct {
 	watchKick   chan struct{}      // wakes the handed-on request watcher
 	watchEvery  time.Duration      // the watcher's interval (set when it starts)
 	syncKick    chan struct{}      // wakes the sync poller
+	lastWebhook atomic.Int64       // when the sync webhook last kicked the poller (unix ns)
 	// terraformDirect: Terraform templates without a provisioning repository are applied
 	// by the server (the deployer's Terraform provisioner).
 	terraformDirect bool

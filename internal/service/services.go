@@ -529,6 +529,11 @@ func (s *Service) UpdateService(ctx context.Context, in *types.UpdateServiceInpu
 	if change != nil && len(change.remove) > 0 {
 		s.noteManualChange(ctx, c.AccountID, in.Name, "", "Service instance(s) "+strings.Join(change.remove, ", ")+" were removed outside service sync")
 	}
+	if change != nil {
+		for _, add := range change.add {
+			s.noteManualChange(ctx, c.AccountID, in.Name, add.name, "Service instance "+add.name+" was created outside service sync")
+		}
+	}
 	p, err := s.pipelineOrNil(ctx, s.store, c.AccountID, in.Name)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
@@ -265,7 +266,20 @@ func (s *Service) UpdateServiceSyncBlocker(ctx context.Context, in *types.Update
 			return nil
 		}
 		b.Status, b.ResolvedReason, b.ResolvedAt = string(types.BlockerStatusResolved), in.ResolvedReason, s.now()
-		return q.SyncBlockerUpdate(ctx, b)
+		if err := q.SyncBlockerUpdate(ctx, b); err != nil {
+			return err
+		}
+		// Forget what the service last synced, so the next poll syncs it again now that
+		// the blocker is gone, without waiting for a push.
+		cfg, err := q.ServiceSyncConfigGet(ctx, c.AccountID, b.ServiceName)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return q.SyncHeadPut(ctx, &store.SyncHead{AccountID: c.AccountID, Provider: cfg.Provider, Repository: cfg.Repository,
+			Branch: "service/" + cfg.ServiceName, SyncType: syncTypeService, SHA: "", SyncedAt: s.now()})
 	})
 	if err != nil {
 		return nil, err
@@ -291,6 +305,11 @@ type ServiceSyncWorker struct {
 
 func (w *ServiceSyncWorker) Work(ctx context.Context, job *river.Job[ServiceSyncArgs]) error {
 	return w.S.syncService(ctx, job.Args)
+}
+
+// Timeout bounds one service sync: fetching its branches and starting its deployments.
+func (w *ServiceSyncWorker) Timeout(*river.Job[ServiceSyncArgs]) time.Duration {
+	return 10 * time.Minute
 }
 
 // pollServices queues a sync of every synced service whose repository's branches moved
@@ -330,7 +349,9 @@ func (s *Service) pollService(ctx context.Context, cfg *store.ServiceSyncConfig)
 	if err != nil {
 		return err
 	}
-	heads, err := gitsync.Heads(ctx, rem)
+	cctx, cancel := context.WithTimeout(ctx, gitCallTimeout)
+	heads, err := gitsync.Heads(cctx, rem)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -359,26 +380,41 @@ func (s *Service) syncService(ctx context.Context, a ServiceSyncArgs) error {
 	if err != nil {
 		return nil // the link is gone: nothing to sync from
 	}
+	// The branch's own record, for GetRepositorySyncStatus with SERVICE_SYNC.
+	run, err := s.startAttempt(ctx, syncTypeService, cfg.AccountID, repositorySyncTarget(cfg.Provider, cfg.Repository, cfg.Branch), nil, nil)
+	if err != nil {
+		return err
+	}
+	run.event(ctx, "CLONE_STARTED", "", "Clone started for service %s", cfg.ServiceName)
 	heads, err := gitsync.Heads(ctx, rem)
 	if err != nil {
-		s.log.Warn("service sync", "service", cfg.ServiceName, "err", err)
+		run.event(ctx, "CLONE_FAILED", "", "%v", err)
+		run.finish(ctx, types.ResourceSyncStatusFailed)
 		return nil
 	}
 	ops, err := gitsync.Fetch(ctx, rem, cfg.Branch)
 	if err != nil {
-		s.log.Warn("service sync: reading the proton-ops file's branch", "service", cfg.ServiceName, "err", err)
+		run.event(ctx, "CLONE_FAILED", "", "%v", err)
+		run.finish(ctx, types.ResourceSyncStatusFailed)
+		if errors.Is(err, gitsync.ErrTooLarge) || errors.Is(err, gitsync.ErrNoBranch) {
+			return s.recordServiceHead(ctx, cfg, heads) // until something is pushed
+		}
 		return nil
 	}
 	raw, ok := ops.File(cfg.FilePath)
 	if !ok {
-		s.log.Warn("service sync: no proton-ops file", "service", cfg.ServiceName, "file", cfg.FilePath)
+		run.event(ctx, "OPS_FILE_MISSING", ops.Commit, "No proton-ops file %s on branch %s", cfg.FilePath, cfg.Branch)
+		run.finish(ctx, types.ResourceSyncStatusFailed)
 		return s.recordServiceHead(ctx, cfg, heads)
 	}
 	opsFile, err := gitsync.ParseOpsFile(raw)
 	if err != nil {
-		s.log.Warn("service sync: bad proton-ops file", "service", cfg.ServiceName, "err", err)
+		run.event(ctx, "OPS_FILE_INVALID", ops.Commit, "%s: %v", cfg.FilePath, err)
+		run.finish(ctx, types.ResourceSyncStatusFailed)
 		return s.recordServiceHead(ctx, cfg, heads)
 	}
+	run.event(ctx, "STARTING_SYNC", ops.Commit, "Starting syncs of service %s for commit %s", cfg.ServiceName, ops.Commit)
+	defer run.finish(ctx, types.ResourceSyncStatusSucceeded)
 	serviceBlocked, err := s.store.SyncBlockerList(ctx, cfg.AccountID, cfg.ServiceName, "", true, 1)
 	if err != nil {
 		return err
@@ -490,7 +526,8 @@ func (s *Service) syncInstance(ctx context.Context, cfg *store.ServiceSyncConfig
 	}
 	if err != nil {
 		var conflict *types.ConflictException
-		if errors.As(err, &conflict) {
+		if errors.As(err, &conflict) && strings.Contains(conflict.Message, "in progress") {
+			// Busy deploying: tried again at the next poll.
 			run.event(ctx, "SYNC_DEFERRED", rev.Sha, "%s; retrying", conflict.Message)
 			run.finish(ctx, types.ResourceSyncStatusFailed)
 			return true, nil

@@ -134,5 +134,9 @@ func (s *Service) settleDeleting(ctx context.Context, q store.Queries, svc *stor
 	if err := q.ServiceDelete(ctx, svc.AccountID, svc.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	// Its sync configuration goes with it: a new service of the same name starts unsynced.
+	if err := q.ServiceSyncConfigDelete(ctx, svc.AccountID, svc.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	return q.TagsDeleteAll(ctx, svc.AccountID, s.serviceARN(svc.AccountID, svc.Name))
 }

@@ -1,11 +1,16 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,8 +68,17 @@ func (s *Service) kickSync() {
 	}
 }
 
-// KickSync makes the poller look at every followed branch now (the sync webhook).
-func (s *Service) KickSync() { s.kickSync() }
+// KickSync makes the poller look at every followed branch now (the sync webhook). Kicks
+// closer together than a second are dropped: the webhook is unauthenticated, and each kick
+// costs a look at every followed repository.
+func (s *Service) KickSync() {
+	now := s.now().UnixNano()
+	last := s.lastWebhook.Load()
+	if now-last < int64(time.Second) || !s.lastWebhook.CompareAndSwap(last, now) {
+		return
+	}
+	s.kickSync()
+}
 
 // RunSyncPoller looks for moved branches every interval, and at once when kicked, until
 // ctx ends. Every replica may run it: the queue keeps one sync per branch.
@@ -91,7 +105,8 @@ func (s *Service) pollSync(ctx context.Context) error {
 	if err := s.pollServices(ctx); err != nil {
 		return err
 	}
-	seen := map[SyncArgs]bool{}
+	branches := map[SyncArgs][]*store.TemplateSyncConfig{}
+	var order []SyncArgs
 	p := store.Page{Limit: 500}
 	for {
 		list, next, err := s.store.TemplateSyncConfigList(ctx, "", p)
@@ -100,33 +115,56 @@ func (s *Service) pollSync(ctx context.Context) error {
 		}
 		for _, cfg := range list {
 			a := SyncArgs{AccountID: cfg.AccountID, Provider: cfg.Provider, Repository: cfg.Repository, Branch: cfg.Branch}
-			if seen[a] {
-				continue
+			if branches[a] == nil {
+				order = append(order, a)
 			}
-			seen[a] = true
-			if err := s.pollBranch(ctx, a); err != nil && ctx.Err() == nil {
-				s.log.Warn("polling a synced branch", "repository", a.Provider+" "+a.Repository, "branch", a.Branch, "err", err)
-			}
+			branches[a] = append(branches[a], cfg)
 		}
 		if next == "" {
-			return nil
+			break
 		}
 		p.After = next
 	}
+	for _, a := range order {
+		if err := s.pollBranch(ctx, a, branches[a]); err != nil && ctx.Err() == nil {
+			s.log.Warn("polling a synced branch", "repository", a.Provider+" "+a.Repository, "branch", a.Branch, "err", err)
+		}
+	}
+	return nil
 }
 
-// pollBranch queues a sync of a branch whose tip is not the commit synced last.
-func (s *Service) pollBranch(ctx context.Context, a SyncArgs) error {
+// gitCallTimeout bounds one look at a remote by the poller: a host that never answers
+// must not hold up every other sync.
+const gitCallTimeout = time.Minute
+
+// templateSyncState is what a branch's sync head records: the commit synced and the
+// configurations that followed the branch then, so that a new or changed configuration
+// syncs at once instead of at the next push.
+func templateSyncState(commit string, cfgs []*store.TemplateSyncConfig) string {
+	keys := make([]string, 0, len(cfgs))
+	for _, c := range cfgs {
+		keys = append(keys, c.TemplateType+"/"+c.TemplateName+"/"+c.Subdirectory)
+	}
+	slices.Sort(keys)
+	sum := sha256.Sum256([]byte(strings.Join(keys, "\n")))
+	return commit + " " + hex.EncodeToString(sum[:8])
+}
+
+// pollBranch queues a sync of a branch whose tip (or whose followers) changed since the
+// last sync.
+func (s *Service) pollBranch(ctx context.Context, a SyncArgs, cfgs []*store.TemplateSyncConfig) error {
 	rem, err := s.syncRemote(ctx, a)
 	if err != nil {
 		return err
 	}
-	sha, err := gitsync.Head(ctx, rem, a.Branch)
+	cctx, cancel := context.WithTimeout(ctx, gitCallTimeout)
+	sha, err := gitsync.Head(cctx, rem, a.Branch)
+	cancel()
 	if err != nil || sha == "" {
 		return err
 	}
 	head, err := s.store.SyncHeadGet(ctx, a.AccountID, a.Provider, a.Repository, a.Branch, syncTypeTemplate)
-	if err == nil && head.SHA == sha {
+	if err == nil && head.SHA == templateSyncState(sha, cfgs) {
 		return nil
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -194,7 +232,11 @@ func (a *attempt) finish(ctx context.Context, status types.ResourceSyncStatus) {
 func (a *attempt) save(ctx context.Context) {
 	raw, _ := json.Marshal(a.events)
 	a.rec.Events = string(raw)
-	if err := a.s.store.SyncAttemptUpdate(ctx, a.rec); err != nil && ctx.Err() == nil {
+	// Recorded even when the job is being stopped: the status APIs must not show an
+	// attempt that ended as still in progress.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := a.s.store.SyncAttemptUpdate(ctx, a.rec); err != nil {
 		a.s.log.Warn("recording a sync attempt", "target", a.rec.Target, "err", err)
 	}
 }
@@ -221,9 +263,14 @@ func (s *Service) syncBranch(ctx context.Context, a SyncArgs) error {
 	if err != nil {
 		run.event(ctx, "CLONE_FAILED", "", "%v", err)
 		run.finish(ctx, types.ResourceSyncStatusFailed)
+		if errors.Is(err, gitsync.ErrTooLarge) {
+			// It stays too large until the next push: do not fetch it again every poll.
+			return s.recordTemplateHead(ctx, a, "", configs)
+		}
 		return nil
 	}
-	if head, err := s.store.SyncHeadGet(ctx, a.AccountID, a.Provider, a.Repository, a.Branch, syncTypeTemplate); err == nil && head.SHA == snap.Commit {
+	state := templateSyncState(snap.Commit, configs)
+	if head, err := s.store.SyncHeadGet(ctx, a.AccountID, a.Provider, a.Repository, a.Branch, syncTypeTemplate); err == nil && head.SHA == state {
 		run.event(ctx, "SYNC_SKIPPED", snap.Commit, "Commit %s was synced already", snap.Commit)
 		run.finish(ctx, types.ResourceSyncStatusSucceeded)
 		return nil
@@ -236,16 +283,33 @@ func (s *Service) syncBranch(ctx context.Context, a SyncArgs) error {
 			return err // storage trouble: the job is retried
 		}
 	}
-	if err := s.store.SyncHeadPut(ctx, &store.SyncHead{AccountID: a.AccountID, Provider: a.Provider, Repository: a.Repository,
-		Branch: a.Branch, SyncType: syncTypeTemplate, SHA: snap.Commit, SyncedAt: s.now()}); err != nil {
+	if err := s.recordTemplateHead(ctx, a, snap.Commit, configs); err != nil {
 		return err
 	}
 	run.finish(ctx, types.ResourceSyncStatusSucceeded)
 	return nil
 }
 
+func (s *Service) recordTemplateHead(ctx context.Context, a SyncArgs, commit string, configs []*store.TemplateSyncConfig) error {
+	return s.store.SyncHeadPut(ctx, &store.SyncHead{AccountID: a.AccountID, Provider: a.Provider, Repository: a.Repository,
+		Branch: a.Branch, SyncType: syncTypeTemplate, SHA: templateSyncState(commit, configs), SyncedAt: s.now()})
+}
+
 // syncTemplate syncs one template's majors from a snapshot; ok is false when any failed.
 func (s *Service) syncTemplate(ctx context.Context, cfg *store.TemplateSyncConfig, snap *gitsync.Snapshot) (ok bool, err error) {
+	// The configuration may have moved to another branch or repository since this sync
+	// began: then that branch's sync is the one that counts.
+	cur, err := s.store.TemplateSyncConfigGet(ctx, cfg.AccountID, cfg.TemplateType, cfg.TemplateName)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if cur.Provider != cfg.Provider || cur.Repository != cfg.Repository || cur.Branch != cfg.Branch {
+		return true, nil
+	}
+	cfg = cur
 	kind := bundle.Environment
 	if cfg.TemplateType == store.ServiceTemplateType {
 		kind = bundle.Service
@@ -266,7 +330,10 @@ func (s *Service) syncTemplate(ctx context.Context, cfg *store.TemplateSyncConfi
 	return ok, nil
 }
 
-// syncMajor registers a new version of a template major when its bundle changed.
+// syncMajor registers a new version of a template major when its bundle changed since
+// the version last synced from it (or that version was deleted, or replaced by an upload).
+// A version whose registration an interrupted sync left waiting is waited for, not made
+// again; a bundle that failed registration is not registered again until it changes.
 func (s *Service) syncMajor(ctx context.Context, cfg *store.TemplateSyncConfig, snap *gitsync.Snapshot, m *gitsync.Major) (bool, error) {
 	major := strconv.Itoa(m.Major)
 	target := templateSyncTarget(cfg.TemplateType, cfg.TemplateName, major)
@@ -289,38 +356,51 @@ func (s *Service) syncMajor(ctx context.Context, cfg *store.TemplateSyncConfig, 
 		run.finish(ctx, types.ResourceSyncStatusFailed)
 		return false, nil
 	}
-	if last != nil {
-		if digest, version, found := splitSyncDigest(last.Digest); found && digest == m.Digest {
-			version.AccountID, version.TemplateType, version.TemplateName = cfg.AccountID, cfg.TemplateType, cfg.TemplateName
-			if _, err := s.store.TemplateVersionGet(ctx, version); err == nil {
-				run.rec.Digest = last.Digest
-				run.event(ctx, "NO_CHANGES", snap.Commit, "Bundle unchanged since version %d.%d", version.Major, version.Minor)
-				run.finish(ctx, types.ResourceSyncStatusSucceeded)
-				return true, nil
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return false, err
-			}
-		}
-	}
-	v, err := s.createSyncedVersion(ctx, cfg, m)
-	if err != nil {
-		var msg string
-		if e, ok := asAPIError(err); ok {
-			msg = e
-		} else {
-			return false, err
-		}
-		run.event(ctx, "SYNC_FAILED", snap.Commit, "%s", msg)
+	if len(m.Bundle) > maxBundleBytes {
+		run.event(ctx, "SYNC_FAILED", snap.Commit, "The bundle in %s is larger than the 5 MB limit", m.Dir)
 		run.finish(ctx, types.ResourceSyncStatusFailed)
 		return false, nil
 	}
-	run.rec.Digest = m.Digest + " " + strconv.Itoa(v.Major) + "." + strconv.Itoa(v.Minor)
-	run.event(ctx, "VERSION_CREATED", snap.Commit, "Created version %d.%d from %s at %s", v.Major, v.Minor, m.Dir, snap.Commit)
-	final, err := s.awaitRegistration(ctx, v.VersionKey)
+	v, err := s.syncedVersionOf(ctx, cfg, m)
 	if err != nil {
 		return false, err
 	}
-	if final.Status != string(types.TemplateVersionStatusDraft) {
+	if v == nil {
+		if v, err = s.createSyncedVersion(ctx, cfg, m); err != nil {
+			if msg, ok := asAPIError(err); ok {
+				run.event(ctx, "SYNC_FAILED", snap.Commit, "%s", msg)
+				run.finish(ctx, types.ResourceSyncStatusFailed)
+				return false, nil
+			}
+			return false, err
+		}
+		// Recorded at once: a sync interrupted from here on finds the version it made.
+		run.rec.Digest = m.Digest + " " + strconv.Itoa(v.Major) + "." + strconv.Itoa(v.Minor)
+		run.event(ctx, "VERSION_CREATED", snap.Commit, "Created version %d.%d from %s at %s", v.Major, v.Minor, m.Dir, snap.Commit)
+	} else {
+		run.rec.Digest = m.Digest + " " + strconv.Itoa(v.Major) + "." + strconv.Itoa(v.Minor)
+		if v.Status != string(types.TemplateVersionStatusRegistrationInProgress) {
+			if v.Status == string(types.TemplateVersionStatusRegistrationFailed) {
+				run.event(ctx, "REGISTRATION_FAILED", snap.Commit, "Bundle unchanged since version %d.%d, which failed registration: %s", v.Major, v.Minor, v.StatusMessage)
+				run.finish(ctx, types.ResourceSyncStatusFailed)
+				return false, nil
+			}
+			run.event(ctx, "NO_CHANGES", snap.Commit, "Bundle unchanged since version %d.%d", v.Major, v.Minor)
+			run.finish(ctx, types.ResourceSyncStatusSucceeded)
+			return true, nil
+		}
+		run.event(ctx, "REGISTRATION_RESUMED", snap.Commit, "Waiting for version %d.%d to register", v.Major, v.Minor)
+	}
+	final, err := s.awaitRegistration(ctx, v.VersionKey)
+	if errors.Is(err, store.ErrNotFound) {
+		run.event(ctx, "SYNC_FAILED", snap.Commit, "Version %d.%d was deleted while it registered", v.Major, v.Minor)
+		run.finish(ctx, types.ResourceSyncStatusFailed)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if final.Status != string(types.TemplateVersionStatusDraft) && final.Status != string(types.TemplateVersionStatusPublished) {
 		run.event(ctx, "REGISTRATION_FAILED", snap.Commit, "Version %d.%d: %s", v.Major, v.Minor, final.StatusMessage)
 		run.finish(ctx, types.ResourceSyncStatusFailed)
 		return false, nil
@@ -330,14 +410,37 @@ func (s *Service) syncMajor(ctx context.Context, cfg *store.TemplateSyncConfig, 
 	return true, nil
 }
 
-// splitSyncDigest reads an attempt's digest: the bundle digest and the version it made.
-func splitSyncDigest(s string) (digest string, v store.VersionKey, ok bool) {
-	var major, minor int
-	var d string
-	if _, err := fmt.Sscanf(s, "%s %d.%d", &d, &major, &minor); err != nil {
-		return "", v, false
+// syncedVersionOf is the version an earlier sync made from exactly this bundle, if it
+// still exists and still holds that bundle (a version deleted, or its number taken by an
+// upload, does not count); nil otherwise.
+func (s *Service) syncedVersionOf(ctx context.Context, cfg *store.TemplateSyncConfig, m *gitsync.Major) (*store.TemplateVersion, error) {
+	prev, err := s.store.SyncAttemptLatestWithDigest(ctx, cfg.AccountID, syncTypeTemplate, templateSyncTarget(cfg.TemplateType, cfg.TemplateName, strconv.Itoa(m.Major)))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
 	}
-	return d, store.VersionKey{Major: major, Minor: minor}, true
+	if err != nil {
+		return nil, err
+	}
+	digest, key, ok := splitSyncDigest(prev.Digest)
+	if !ok || digest != m.Digest {
+		return nil, nil
+	}
+	key.AccountID, key.TemplateType, key.TemplateName = cfg.AccountID, cfg.TemplateType, cfg.TemplateName
+	v, err := s.store.TemplateVersionGet(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	held, err := s.store.TemplateVersionBundle(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(held, m.Bundle) {
+		return nil, nil
+	}
+	return v, nil
 }
 
 // createSyncedVersion stores a new version of a synced major with its bundle inline, for
@@ -418,4 +521,14 @@ func asAPIError(err error) (string, bool) {
 		return e.ErrorMessage(), true
 	}
 	return "", false
+}
+
+// splitSyncDigest reads an attempt's digest: the bundle digest and the version it made.
+func splitSyncDigest(s string) (digest string, v store.VersionKey, ok bool) {
+	var major, minor int
+	var d string
+	if _, err := fmt.Sscanf(s, "%s %d.%d", &d, &major, &minor); err != nil {
+		return "", v, false
+	}
+	return d, store.VersionKey{Major: major, Minor: minor}, true
 }

@@ -219,7 +219,12 @@ func (s *Service) DeleteEnvironmentTemplate(ctx context.Context, in *types.Delet
 		func(q store.Queries) (*store.EnvironmentTemplate, error) {
 			return q.EnvironmentTemplateGet(ctx, c.AccountID, in.Name)
 		},
-		func(q store.Queries) error { return q.EnvironmentTemplateDelete(ctx, c.AccountID, in.Name) })
+		func(q store.Queries) error {
+			if err := q.EnvironmentTemplateDelete(ctx, c.AccountID, in.Name); err != nil {
+				return err
+			}
+			return ignoreNotFound(q.TemplateSyncConfigDelete(ctx, c.AccountID, store.EnvironmentTemplateType, in.Name))
+		})
 	if err != nil || !found {
 		return &types.DeleteEnvironmentTemplateOutput{}, err
 	}
@@ -328,7 +333,12 @@ func (s *Service) DeleteServiceTemplate(ctx context.Context, in *types.DeleteSer
 		func(q store.Queries) (*store.ServiceTemplate, error) {
 			return q.ServiceTemplateGet(ctx, c.AccountID, in.Name)
 		},
-		func(q store.Queries) error { return q.ServiceTemplateDelete(ctx, c.AccountID, in.Name) })
+		func(q store.Queries) error {
+			if err := q.ServiceTemplateDelete(ctx, c.AccountID, in.Name); err != nil {
+				return err
+			}
+			return ignoreNotFound(q.TemplateSyncConfigDelete(ctx, c.AccountID, store.ServiceTemplateType, in.Name))
+		})
 	if err != nil || !found {
 		return &types.DeleteServiceTemplateOutput{}, err
 	}

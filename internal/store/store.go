@@ -175,6 +175,9 @@ type Queries interface {
 	SyncAttemptUpdate(ctx context.Context, a *SyncAttempt) error
 	// SyncAttemptLatest is the newest attempt on a target, or the newest that succeeded.
 	SyncAttemptLatest(ctx context.Context, accountID, syncType, target string, succeeded bool) (*SyncAttempt, error)
+	// SyncAttemptLatestWithDigest is the newest attempt on a target that recorded a
+	// digest (one that registered a version), whatever its status.
+	SyncAttemptLatestWithDigest(ctx context.Context, accountID, syncType, target string) (*SyncAttempt, error)
 
 	// SyncHead is the commit last synced from a branch; ErrNotFound before the first.
 	SyncHeadGet(ctx context.Context, accountID, provider, repository, branch, syncType string) (*SyncHead, error)

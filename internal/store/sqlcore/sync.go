@@ -138,6 +138,13 @@ func (q *Queries) SyncAttemptLatest(ctx context.Context, accountID, syncType, ta
 	return a, wrap(err, "latest sync attempt on %s", target)
 }
 
+func (q *Queries) SyncAttemptLatestWithDigest(ctx context.Context, accountID, syncType, target string) (*store.SyncAttempt, error) {
+	a, err := getOne(ctx, q.R, `SELECT `+syncAttemptColumns+` FROM sync_attempts
+		WHERE account_id = $1 AND sync_type = $2 AND target = $3 AND digest <> '' ORDER BY started_at DESC, id DESC LIMIT 1`,
+		[]any{accountID, syncType, target}, scanSyncAttempt)
+	return a, wrap(err, "latest sync attempt with a digest on %s", target)
+}
+
 func (q *Queries) SyncHeadGet(ctx context.Context, accountID, provider, repository, branch, syncType string) (*store.SyncHead, error) {
 	h, err := getOne(ctx, q.R, `SELECT account_id, provider, repository, branch, sync_type, sha, synced_at FROM sync_heads
 		WHERE account_id = $1 AND provider = $2 AND repository = $3 AND branch = $4 AND sync_type = $5`,

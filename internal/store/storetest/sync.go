@@ -78,6 +78,10 @@ func testSync(t *testing.T, open Opener) {
 	same(t, "now the newest succeeded", ok.Events, `[{"event":"done"}]`)
 	_, err = s.SyncAttemptLatest(ctx, "111111111111", "TEMPLATE_SYNC", "environment/other/1", false)
 	wantErr(t, "no attempts", err, store.ErrNotFound)
+	// The newest with a digest, whatever its status ("d" was given one above).
+	withDigest, err := s.SyncAttemptLatestWithDigest(ctx, "111111111111", "TEMPLATE_SYNC", "environment/z/1")
+	must(t, err)
+	same(t, "with digest", withDigest.ID, "d")
 
 	// Heads: written over.
 	_, err = s.SyncHeadGet(ctx, "111111111111", "GITHUB", "org/templates", "main", "TEMPLATE_SYNC")
