@@ -32,7 +32,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(serverCommand(), keysCommand(), deploymentLogCommand(), renderCommand())
+	root.AddCommand(apiCommands()...)
 	if err := root.Execute(); err != nil {
+		var exit *exitError
+		if errors.As(err, &exit) {
+			fmt.Fprintln(stderr, exit.msg)
+			return exit.code
+		}
 		fmt.Fprintln(stderr, "openproton:", err)
 		return 1
 	}
