@@ -117,7 +117,7 @@ func describeShape(target string) string {
 // globalOptions are the aws CLI options every command takes.
 type globalOptions struct {
 	endpoint, region, profile, output, inputJSON string
-	noPaginate                                  bool
+	noPaginate                                   bool
 }
 
 // parseArgs splits a command line into global options and member values (a member's
