@@ -73,7 +73,7 @@ func apiCommands() []*cobra.Command {
 			Long:               operationHelp(op),
 			DisableFlagParsing: true,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if slices.Contains(args, "help") || slices.Contains(args, "--help") || slices.Contains(args, "-h") {
+				if len(args) > 0 && (args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
 					fmt.Fprint(cmd.OutOrStdout(), operationHelp(op))
 					return nil
 				}
