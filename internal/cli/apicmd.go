@@ -19,6 +19,7 @@ import (
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/jmespath/go-jmespath"
 	"github.com/spf13/cobra"
 
 	"github.com/openproton/openproton/internal/api"
@@ -116,8 +117,8 @@ func describeShape(target string) string {
 
 // globalOptions are the aws CLI options every command takes.
 type globalOptions struct {
-	endpoint, region, profile, output, inputJSON string
-	noPaginate                                   bool
+	endpoint, region, profile, output, inputJSON, query string
+	noPaginate                                          bool
 }
 
 // parseArgs splits a command line into global options and member values (a member's
@@ -162,6 +163,8 @@ func parseArgs(op *api.Operation, args []string) (*globalOptions, map[string]any
 			g.output, err = one()
 		case "cli-input-json":
 			g.inputJSON, err = one()
+		case "query":
+			g.query, err = one()
 		case "no-paginate":
 			g.noPaginate = true
 		case "debug", "no-verify-ssl", "no-cli-pager":
@@ -382,8 +385,14 @@ func runOperation(ctx context.Context, op *api.Operation, args []string, stdout,
 	if err != nil {
 		return err
 	}
-	if g.output != "json" {
-		return usageErr("--output %s: openproton prints json only so far", g.output)
+	if g.output != "json" && g.output != "text" {
+		return usageErr("--output %s: openproton prints json and text only so far", g.output)
+	}
+	var query *jmespath.JMESPath
+	if g.query != "" {
+		if query, err = jmespath.Compile(g.query); err != nil {
+			return usageErr("argument --query: Bad value for --query %s: %v", g.query, err)
+		}
 	}
 	input := map[string]any{}
 	if g.inputJSON != "" {
@@ -442,11 +451,76 @@ func runOperation(ctx context.Context, op *api.Operation, args []string, stdout,
 	if len(result) == 0 {
 		return nil // the aws CLI prints nothing for an empty answer
 	}
+	var out any = result
+	if query != nil {
+		if out, err = query.Search(result); err != nil {
+			return &exitError{code: exitAPIError, msg: fmt.Sprintf("--query %s: %v", g.query, err)}
+		}
+	}
 	var b bytes.Buffer
-	writePythonJSON(&b, result, 0)
-	b.WriteByte('\n')
+	if g.output == "text" {
+		if err := writeText(&b, out); err != nil {
+			return err
+		}
+	} else {
+		keyOrders = multiselectOrders(g.query)
+		writePythonJSON(&b, out, 0)
+		b.WriteByte('\n')
+	}
 	_, err = stdout.Write(b.Bytes())
 	return err
+}
+
+// writeText prints a result as the aws CLI's text output does for scalars, lists of them
+// (one tab-separated line) and lists of such lists (a line each).
+func writeText(b *bytes.Buffer, v any) error {
+	switch t := v.(type) {
+	case []any:
+		var row []string
+		for _, e := range t {
+			if inner, ok := e.([]any); ok {
+				if err := writeText(b, inner); err != nil {
+					return err
+				}
+				continue
+			}
+			s, ok := pythonStr(e)
+			if !ok {
+				return usageErr("--output text: openproton prints scalars and lists of them as text so far; use --query to select them, or --output json")
+			}
+			row = append(row, s)
+		}
+		if len(row) > 0 {
+			b.WriteString(strings.Join(row, "\t") + "\n")
+		}
+		return nil
+	}
+	s, ok := pythonStr(v)
+	if !ok {
+		return usageErr("--output text: openproton prints scalars and lists of them as text so far; use --query to select them, or --output json")
+	}
+	b.WriteString(s + "\n")
+	return nil
+}
+
+// pythonStr is Python's str() of a scalar, as the text output prints it.
+func pythonStr(v any) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return t, true
+	case json.Number:
+		return pythonNumber(string(t)), true
+	case float64:
+		return pythonNumber(strconv.FormatFloat(t, 'g', -1, 64)), true
+	case bool:
+		if t {
+			return "True", true
+		}
+		return "False", true
+	case nil:
+		return "None", true
+	}
+	return "", false
 }
 
 // caller signs and sends requests as the aws CLI would.
@@ -544,6 +618,7 @@ func writePythonJSON(b *bytes.Buffer, v any, depth int) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
+		keys = queryOrder(keys)
 		b.WriteString("{\n")
 		for i, k := range keys {
 			indent(depth + 1)
@@ -585,6 +660,8 @@ func writePythonJSON(b *bytes.Buffer, v any, depth int) {
 		}
 	case nil:
 		b.WriteString("null")
+	case float64: // from a --query function such as length()
+		b.WriteString(pythonNumber(strconv.FormatFloat(t, 'g', -1, 64)))
 	default:
 		fmt.Fprint(b, t)
 	}
@@ -638,4 +715,75 @@ func writePythonString(b *bytes.Buffer, s string) {
 		}
 	}
 	b.WriteByte('"')
+}
+
+// keyOrders are the key lists of the --query's multiselect hashes ({a: x, b: y}), whose
+// results the aws CLI prints in the query's order. (Structures from the API print sorted:
+// botocore's Proton model lists members alphabetically.)
+var keyOrders [][]string
+
+// queryOrder puts keys (sorted) in the order of the multiselect hash they are all the keys
+// of, if any.
+func queryOrder(sorted []string) []string {
+	for _, order := range keyOrders {
+		if len(order) != len(sorted) {
+			continue
+		}
+		o := slices.Clone(order)
+		slices.Sort(o)
+		if slices.Equal(o, sorted) {
+			return order
+		}
+	}
+	return sorted
+}
+
+// multiselectOrders reads the keys of each {key: expression, ...} in a JMESPath query, in
+// order, skipping string literals.
+func multiselectOrders(query string) [][]string {
+	var out [][]string
+	var stack [][]string
+	var nest []int // open ( and [ inside each brace: their commas separate no keys
+	expectKey := false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'' || c == '`':
+			j := strings.IndexByte(query[i+1:], c)
+			if j < 0 {
+				return out
+			}
+			i += j + 1
+		case c == '{':
+			stack, nest = append(stack, nil), append(nest, 0)
+			expectKey = true
+		case c == '}' && len(stack) > 0:
+			out = append(out, stack[len(stack)-1])
+			stack, nest = stack[:len(stack)-1], nest[:len(nest)-1]
+			expectKey = false
+		case (c == '(' || c == '[') && len(nest) > 0:
+			nest[len(nest)-1]++
+		case (c == ')' || c == ']') && len(nest) > 0:
+			nest[len(nest)-1]--
+		case c == ',' && len(stack) > 0 && nest[len(nest)-1] == 0:
+			expectKey = true
+		case expectKey && (c == '"' || c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z'):
+			start := i
+			if c == '"' {
+				j := strings.IndexByte(query[i+1:], '"')
+				if j < 0 {
+					return out
+				}
+				i += j + 1
+				stack[len(stack)-1] = append(stack[len(stack)-1], query[start+1:i])
+			} else {
+				for i+1 < len(query) && (query[i+1] == '_' || query[i+1] >= '0' && query[i+1] <= '9' || query[i+1] >= 'A' && query[i+1] <= 'Z' || query[i+1] >= 'a' && query[i+1] <= 'z') {
+					i++
+				}
+				stack[len(stack)-1] = append(stack[len(stack)-1], query[start:i+1])
+			}
+			expectKey = false
+		}
+	}
+	return out
 }

@@ -66,3 +66,11 @@ func TestPythonJSON(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestMultiselectOrders(t *testing.T) {
+	got := multiselectOrders("items[].{Name: name, \"Full id\": arn, n: length(join(',', [a, b])), x: {z: a, y: b}, lit: `{\"q\": 1}`}")
+	want := [][]string{{"z", "y"}, {"Name", "Full id", "n", "x", "lit"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -64,6 +64,13 @@ func TestCLIMatchesAWSCLI(t *testing.T) {
 		{"create-environment-template"},                               // a required option missing
 		{"get-environment-template", "--name", "cli", "--bogus", "x"}, // an unknown option
 		{"delete-environment-template", "--name", "never-was"},        // an empty answer
+		{"list-service-templates", "--query", "templates[].name"},
+		{"list-service-templates", "--query", "templates[?name=='svc-c'].arn | [0]"},
+		{"list-service-templates", "--query", "length(templates)"},
+		{"list-service-templates", "--query", "templates[].name", "--output", "text"},
+		{"list-service-templates", "--query", "templates[].[name, arn]", "--output", "text"},
+		{"get-environment-template", "--name", "cli", "--query", "environmentTemplate.displayName", "--output", "text"},
+		{"get-environment-template", "--name", "cli", "--query", "environmentTemplate.{n: name, d: displayName}"},
 	} {
 		ours, ourErr, ourCode := runOpenproton(t, env, append(args, "--endpoint-url", srv.URL())...)
 		theirs, theirErr, theirCode := runAWS(t, srv, env, append([]string{"proton"}, args...)...)
