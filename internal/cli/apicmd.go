@@ -463,8 +463,7 @@ func runOperation(ctx context.Context, op *api.Operation, args []string, stdout,
 			return err
 		}
 	} else {
-		keyOrders = multiselectOrders(g.query)
-		writePythonJSON(&b, out, 0)
+		writePythonJSON(&b, out, 0, multiselectOrders(g.query))
 		b.WriteByte('\n')
 	}
 	_, err = stdout.Write(b.Bytes())
@@ -603,9 +602,11 @@ func (c *caller) call(ctx context.Context, op *api.Operation, input map[string]a
 	return obj, nil
 }
 
-// writePythonJSON writes v as Python's json.dumps(v, indent=4, sort_keys=True,
-// ensure_ascii=False) does: what the aws CLI v1 prints.
-func writePythonJSON(b *bytes.Buffer, v any, depth int) {
+// writePythonJSON writes v as Python's json.dumps(v, indent=4, ensure_ascii=False) does
+// what the aws CLI v1 prints: keys sorted (botocore's Proton model lists members
+// alphabetically), except a --query multiselect hash's, which keep the query's order
+// (orders, see multiselectOrders).
+func writePythonJSON(b *bytes.Buffer, v any, depth int, orders [][]string) {
 	indent := func(d int) { b.WriteString(strings.Repeat("    ", d)) }
 	switch t := v.(type) {
 	case map[string]any:
@@ -618,13 +619,13 @@ func writePythonJSON(b *bytes.Buffer, v any, depth int) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		keys = queryOrder(keys)
+		keys = queryOrder(keys, orders)
 		b.WriteString("{\n")
 		for i, k := range keys {
 			indent(depth + 1)
 			writePythonString(b, k)
 			b.WriteString(": ")
-			writePythonJSON(b, t[k], depth+1)
+			writePythonJSON(b, t[k], depth+1, orders)
 			if i < len(keys)-1 {
 				b.WriteByte(',')
 			}
@@ -640,7 +641,7 @@ func writePythonJSON(b *bytes.Buffer, v any, depth int) {
 		b.WriteString("[\n")
 		for i, e := range t {
 			indent(depth + 1)
-			writePythonJSON(b, e, depth+1)
+			writePythonJSON(b, e, depth+1, orders)
 			if i < len(t)-1 {
 				b.WriteByte(',')
 			}
@@ -717,15 +718,10 @@ func writePythonString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 }
 
-// keyOrders are the key lists of the --query's multiselect hashes ({a: x, b: y}), whose
-// results the aws CLI prints in the query's order. (Structures from the API print sorted:
-// botocore's Proton model lists members alphabetically.)
-var keyOrders [][]string
-
 // queryOrder puts keys (sorted) in the order of the multiselect hash they are all the keys
 // of, if any.
-func queryOrder(sorted []string) []string {
-	for _, order := range keyOrders {
+func queryOrder(sorted []string, orders [][]string) []string {
+	for _, order := range orders {
 		if len(order) != len(sorted) {
 			continue
 		}

@@ -60,7 +60,7 @@ func TestPythonJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	writePythonJSON(&b, v, 0)
+	writePythonJSON(&b, v, 0, nil)
 	want := "{\n    \"a\": {\n        \"é\": \"x\\\"y\\\\z\\n\\u0001\"\n    },\n    \"b\": [\n        1,\n        2.5,\n        1795953835.644,\n        1e+20,\n        3.0\n    ],\n    \"c\": {},\n    \"d\": [],\n    \"e\": null,\n    \"f\": true\n}"
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
