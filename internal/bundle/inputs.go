@@ -172,7 +172,7 @@ func DecodeInputs(raw string) (map[string]any, error) {
 func pythonFloats(v any) any {
 	switch t := v.(type) {
 	case float64:
-		if s, ok := pythonFloat(t); ok {
+		if s, ok := PythonFloat(t); ok {
 			return json.Number(s)
 		}
 	case []any:
@@ -191,10 +191,10 @@ func pythonFloats(v any) any {
 	return v
 }
 
-// pythonFloat is Python's repr of a float: the shortest digits that read back the same,
+// PythonFloat is Python's repr of a float: the shortest digits that read back the same,
 // positional from 1e-4 up to 1e16, else with an exponent of at least two digits; always
 // with a point or an exponent. NaN and infinities have no JSON form (ok false).
-func pythonFloat(f float64) (string, bool) {
+func PythonFloat(f float64) (string, bool) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return "", false
 	}

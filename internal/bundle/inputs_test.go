@@ -118,8 +118,8 @@ func TestPythonFloat(t *testing.T) {
 		1.2345678901234568e+17: "1.2345678901234568e+17", 0.0001: "0.0001", 0.00001: "1e-05", 1.5e-7: "1.5e-07",
 		123456.789: "123456.789", 9999999999999998: "9999999999999998.0", 0: "0.0",
 	} {
-		if got, ok := pythonFloat(f); !ok || got != want {
-			t.Errorf("pythonFloat(%v) = %q, want %q", f, got, want)
+		if got, ok := PythonFloat(f); !ok || got != want {
+			t.Errorf("PythonFloat(%v) = %q, want %q", f, got, want)
 		}
 	}
 }

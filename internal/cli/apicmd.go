@@ -24,6 +24,7 @@ import (
 
 	"github.com/openproton/openproton/internal/api"
 	"github.com/openproton/openproton/internal/api/types"
+	"github.com/openproton/openproton/internal/bundle"
 )
 
 // The `aws proton` commands, one per operation, built from the model at run time: each
@@ -678,13 +679,10 @@ func pythonNumber(s string) string {
 	if err != nil {
 		return s
 	}
-	if f == float64(int64(f)) && f > -1e16 && f < 1e16 {
-		return strconv.FormatFloat(f, 'f', 1, 64)
+	if repr, ok := bundle.PythonFloat(f); ok {
+		return repr
 	}
-	if abs := max(f, -f); abs >= 1e16 || abs < 1e-4 {
-		return strconv.FormatFloat(f, 'e', -1, 64)
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	return s
 }
 
 // writePythonString escapes as Python's json module does with ensure_ascii=False:

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -303,68 +302,14 @@ func (r *Remote) auth() transport.AuthMethod {
 	return nil
 }
 
-// secrets are the strings no error message may show: the password and token, and a
-// password in the URL, raw and escaped, longest first so that an escaped form is not
-// half-replaced by its raw form.
-func (r *Remote) secrets() []string {
-	var out []string
-	add := func(s string) {
-		if s != "" {
-			out = append(out, s, url.QueryEscape(s), url.PathEscape(s))
-		}
-	}
-	add(r.Password)
-	add(r.Token)
-	if u, err := url.Parse(r.URL); err == nil && u.User != nil {
-		if p, ok := u.User.Password(); ok {
-			add(p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
-}
+// redactor hides the remote's credentials in messages.
+func (r *Remote) redactor() gitauth.Redactor { return gitauth.NewRedactor(r.URL, r.Password, r.Token) }
 
-func (r *Remote) redact(s string) string {
-	for _, secret := range r.secrets() {
-		s = strings.ReplaceAll(s, secret, "***")
-	}
-	return s
-}
+func (r *Remote) redact(s string) string { return r.redactor().Redact(s) }
 
-// displayURL is the remote's URL without a password. A URL that does not parse may hide
-// one where it cannot be found, so it is not shown at all.
-func (r *Remote) displayURL() string {
-	u, err := url.Parse(r.URL)
-	switch {
-	case err != nil && strings.Contains(r.URL, "@"):
-		return "the repository URL (not shown: it may hold a password)"
-	case err != nil:
-		return r.redact(r.URL)
-	case u.User != nil:
-		return r.redact(u.Redacted())
-	}
-	return r.redact(r.URL)
-}
+func (r *Remote) displayURL() string { return r.redactor().DisplayURL() }
 
-// gitError is a failed git operation. Its message is redacted; it unwraps to the
-// underlying error only when that error's own message shows no secret.
-type gitError struct {
-	msg string
-	err error
-}
-
-func (e *gitError) Error() string { return e.msg }
-func (e *gitError) Unwrap() error { return e.err }
-
-func (r *Remote) fail(op string, err error) error {
-	msg := err.Error()
-	red := r.redact(msg)
-	e := &gitError{msg: "gitsync: " + op + ": " + red}
-	if red == msg {
-		e.err = err
-	}
-	return e
-}
+func (r *Remote) fail(op string, err error) error { return r.redactor().Fail("gitsync", op, err) }
 
 var errOverLimit = errors.New("over the repository size limit")
 

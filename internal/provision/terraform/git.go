@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -389,63 +388,19 @@ func (r *Remote) authMethod() (transport.AuthMethod, error) {
 	return nil, nil
 }
 
-// secrets are the strings no error message may show: the password and token, and a
-// password in the URL, raw and escaped.
-func (r *Remote) secrets() []string {
-	var out []string
-	add := func(s string) {
-		if s != "" {
-			out = append(out, s, url.QueryEscape(s), url.PathEscape(s))
-		}
-	}
+// redactor hides the remote's credentials in messages.
+func (r *Remote) redactor() gitauth.Redactor {
 	if a := r.Auth; a != nil {
-		add(a.Password)
-		add(a.Token)
+		return gitauth.NewRedactor(r.URL, a.Password, a.Token)
 	}
-	if u, err := url.Parse(r.URL); err == nil && u.User != nil {
-		if p, ok := u.User.Password(); ok {
-			add(p)
-		}
-	}
-	// Longest first, so that an escaped form is not half-replaced by its raw form.
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
+	return gitauth.NewRedactor(r.URL)
 }
 
-func (r *Remote) redact(s string) string {
-	for _, secret := range r.secrets() {
-		s = strings.ReplaceAll(s, secret, "***")
-	}
-	return s
-}
+func (r *Remote) redact(s string) string { return r.redactor().Redact(s) }
 
-// displayURL is the remote's URL without a password.
-func (r *Remote) displayURL() string {
-	if u, err := url.Parse(r.URL); err == nil && u.User != nil {
-		return r.redact(u.Redacted())
-	}
-	return r.redact(r.URL)
-}
+func (r *Remote) displayURL() string { return r.redactor().DisplayURL() }
 
-// gitError is a failed git operation. Its message is redacted; it unwraps to the
-// underlying error only when that error's own message shows no secret.
-type gitError struct {
-	msg string
-	err error
-}
-
-func (e *gitError) Error() string { return e.msg }
-func (e *gitError) Unwrap() error { return e.err }
-
-func (r *Remote) fail(op string, err error) error {
-	msg := err.Error()
-	red := r.redact(msg)
-	e := &gitError{msg: "terraform: " + op + ": " + red}
-	if red == msg {
-		e.err = err
-	}
-	return e
-}
+func (r *Remote) fail(op string, err error) error { return r.redactor().Fail("terraform", op, err) }
 
 // Files are the files a deployment would commit into its resource's folder, by relative
 // path: the template's .tf files behind Proton's header, proton.<kind>.variables.tf,
